@@ -1,0 +1,89 @@
+"""Create the demo merchant for `make run` (idempotent) and the sandbox's matching credentials file."""
+
+import json
+import secrets
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from merchant_portal.tenancy import services
+from merchant_portal.tenancy.models import Currency, Environment, Market, Membership, Merchant, SalesUnit
+from merchant_portal.tenancy.roles import Role
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "vipps-demo-2026"  # a local demo account on the embedded defaults only; see --password
+DEMO_SALES_UNITS = [
+    ("Demo Kiosk Oslo", "123456", Market.NORWAY, Currency.NOK),
+    ("Demo Kiosk København", "654321", Market.DENMARK, Currency.DKK),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) the demo merchant and login, and write the sandbox's credentials file."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEMO_PASSWORD)
+        parser.add_argument(
+            "--sandbox-seed",
+            default=str(settings.VAR_DIR / "sandbox-seed.json"),
+            help="Where to write the sandbox merchants file (credentials the sandbox accepts).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"email": "demo@example.com", "first_name": "Demo"}
+        )
+        if created:
+            user.set_password(options["password"])
+            user.save()
+        merchant = Merchant.objects.filter(slug="demo").first()
+        if merchant is None:
+            merchant = services.merchant_create(name="Demo Kiosk AS", slug="demo", owner=user)
+        Membership.objects.get_or_create(user=user, merchant=merchant, defaults={"role": Role.OWNER})
+
+        sandbox_merchants = []
+        for name, msn, market, currency in DEMO_SALES_UNITS:
+            unit = SalesUnit.objects.filter(environment=Environment.SANDBOX, msn=msn).first()
+            if unit is None:
+                # Fresh random keys per installation: no secret lives in the repository.
+                unit = services.sales_unit_create(
+                    merchant=merchant,
+                    actor=None,
+                    name=name,
+                    msn=msn,
+                    market=market,
+                    currency=currency,
+                    environment=Environment.SANDBOX,
+                    client_id=str(uuid.uuid4()),
+                    client_secret=secrets.token_urlsafe(32),
+                    subscription_key=secrets.token_hex(16),
+                )
+            sandbox_merchants.append(
+                {
+                    "msn": unit.msn,
+                    "name": unit.name,
+                    "client_id": unit.client_id,
+                    "client_secret": unit.client_secret,
+                    "subscription_key": unit.subscription_key,
+                    "currency": unit.currency,
+                }
+            )
+
+        seed_path = Path(options["sandbox_seed"])
+        seed_path.parent.mkdir(parents=True, exist_ok=True)
+        seed_path.write_text(json.dumps({"merchants": sandbox_merchants}, indent=2))
+        seed_path.chmod(0o600)
+
+        password = options["password"] if user.check_password(options["password"]) else "(the one you set)"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nDemo merchant ready: open {settings.PUBLIC_BASE_URL}/ and log in as "
+                f"'{DEMO_USERNAME}' with password '{password}'.\n"
+            )
+        )

@@ -1,0 +1,245 @@
+"""Settings for Vipps Merchant Portal.
+
+Every setting that can change between deployments is read from the environment here, declared once with
+its type and default. The defaults run the whole product on one machine with no server: SQLite, a
+file-system Celery broker, a file cache and the local Vipps sandbox. Production sets the variables listed
+in README.md ("Configuration"); `manage.py check --deploy --fail-level WARNING` then passes.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# A development key: `check --deploy` (security.W009 and portal.E001) refuses it.
+DEV_SECRET_KEY = "django-insecure-dev-only-vipps-merchant-portal-change-me"
+# A development Fernet key (urlsafe base64 of 32 bytes): `check --deploy` (portal.E002) refuses it.
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LWRvLW5vdC11c2UtISE="
+
+env = environ.Env(
+    DEBUG=(bool, False),
+    SECRET_KEY=(str, DEV_SECRET_KEY),
+    FIELD_ENCRYPTION_KEY=(list, [DEV_FIELD_ENCRYPTION_KEY]),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    DATABASE_URL=(str, f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    CACHE_URL=(str, f"filecache://{VAR_DIR / 'cache'}"),
+    CELERY_BROKER_URL=(str, "filesystem://"),
+    CELERY_BROKER_DIR=(str, str(VAR_DIR / "broker")),
+    CELERY_TASK_ALWAYS_EAGER=(bool, False),
+    PUBLIC_BASE_URL=(str, "http://127.0.0.1:8000"),
+    VIPPS_BASE_URL=(str, "http://127.0.0.1:8100"),
+    VIPPS_SYSTEM_NAME=(str, "vipps-merchant-portal"),
+    VIPPS_SYSTEM_VERSION=(str, "0.1.0"),
+    VIPPS_SYSTEM_PLUGIN_NAME=(str, "vipps-merchant-portal"),
+    VIPPS_SYSTEM_PLUGIN_VERSION=(str, "0.1.0"),
+    VIPPS_CONNECT_TIMEOUT=(float, 3.05),
+    VIPPS_READ_TIMEOUT=(float, 10.0),
+    LOGIN_FAILURE_LIMIT=(int, 5),
+    LOGIN_COOLOFF_MINUTES=(int, 15),
+    HSTS_SECONDS=(int, 60 * 60 * 24 * 365),
+    TRUST_X_FORWARDED_PROTO=(bool, False),
+    LOG_LEVEL=(str, "INFO"),
+    TIME_ZONE=(str, "Europe/Oslo"),
+    WORKER_HEARTBEAT_MAX_AGE=(int, 180),
+)
+
+DEBUG = env("DEBUG")
+SECRET_KEY = env("SECRET_KEY")
+FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEY")  # comma separated; the first encrypts, all decrypt
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
+# HTTPS behaviour follows the public URL: a deployment reached over https gets secure cookies, HSTS and
+# redirects; a local run on http://127.0.0.1 keeps working without a certificate.
+PUBLIC_URL_IS_HTTPS = urlsplit(PUBLIC_BASE_URL).scheme == "https"
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "axes",
+    "merchant_portal.core",
+    "merchant_portal.tenancy",
+    "merchant_portal.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "merchant_portal.urls"
+WSGI_APPLICATION = "merchant_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "merchant_portal.tenancy.context_processors.merchant",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file: WAL lets readers run beside the writer, IMMEDIATE
+    # transactions and a busy timeout turn lock contention into a short wait instead of an error.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache_url("CACHE_URL")}
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login rate limit (django-axes): after LOGIN_FAILURE_LIMIT failures for one username from one address,
+# that pair is locked out for LOGIN_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT")
+AXES_COOLOFF_TIME = env("LOGIN_COOLOFF_MINUTES") / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Security: on whenever the portal is served over https.
+SECURE_SSL_REDIRECT = PUBLIC_URL_IS_HTTPS
+SESSION_COOKIE_SECURE = PUBLIC_URL_IS_HTTPS
+CSRF_COOKIE_SECURE = PUBLIC_URL_IS_HTTPS
+SECURE_HSTS_SECONDS = env("HSTS_SECONDS") if PUBLIC_URL_IS_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PUBLIC_URL_IS_HTTPS
+SECURE_HSTS_PRELOAD = PUBLIC_URL_IS_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+if env("TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env("TIME_ZONE")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ when collectstatic has not run
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# Celery. Tasks are idempotent and acknowledged late, so a worker lost mid-task leads to redelivery.
+# The broker is a transport, not a store: every outcome that matters is in the database.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = env("CELERY_TASK_ALWAYS_EAGER")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_PDF_QUEUE = "pdf"
+# PDF rendering has its own queue and worker (Procfile `pdfworker`: one process, recycled every 20 tasks,
+# because WeasyPrint's memory grows with each large document).
+CELERY_TASK_ROUTES = {"qrcodes.tasks.render_*": {"queue": CELERY_PDF_QUEUE}}
+# The longest task is a PDF sheet render, capped by its hard time limit; the visibility timeout must be
+# well above it, or Redis hands a running task to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = 5 * 60
+CELERY_TASK_TIME_LIMIT = 6 * 60
+CELERY_PDF_TASK_TIME_LIMIT = 20 * 60
+CELERY_VISIBILITY_TIMEOUT = 2 * 60 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(env("CELERY_BROKER_DIR"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Without these a publish from a web process waits forever on a dead broker connection.
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+    }
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {"task": "merchant_portal.core.tasks.worker_heartbeat", "schedule": 30.0},
+}
+WORKER_HEARTBEAT_MAX_AGE = env("WORKER_HEARTBEAT_MAX_AGE")
+
+# Vipps MobilePay. The default base URL is the local sandbox (vipps_sandbox); `check --deploy` refuses it.
+VIPPS_BASE_URL = env("VIPPS_BASE_URL").rstrip("/")
+VIPPS_SYSTEM_NAME = env("VIPPS_SYSTEM_NAME")
+VIPPS_SYSTEM_VERSION = env("VIPPS_SYSTEM_VERSION")
+VIPPS_SYSTEM_PLUGIN_NAME = env("VIPPS_SYSTEM_PLUGIN_NAME")
+VIPPS_SYSTEM_PLUGIN_VERSION = env("VIPPS_SYSTEM_PLUGIN_VERSION")
+VIPPS_CONNECT_TIMEOUT = env("VIPPS_CONNECT_TIMEOUT")
+VIPPS_READ_TIMEOUT = env("VIPPS_READ_TIMEOUT")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

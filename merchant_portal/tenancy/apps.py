@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "merchant_portal.tenancy"
+    label = "tenancy"
+    verbose_name = "Merchants and members"

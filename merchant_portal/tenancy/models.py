@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from merchant_portal.core.crypto import EncryptedTextField, mask_secret
+
+from .roles import Perm, Role, role_has_perm
+
+
+class MerchantScopedQuerySet(models.QuerySet):
+    """The one way merchant data is reached: `Model.objects.for_merchant(merchant)`.
+
+    Each scoped model names the lookup from itself to its Merchant in `merchant_lookup`.
+    """
+
+    def for_merchant(self, merchant: "Merchant") -> "MerchantScopedQuerySet":
+        return self.filter(**{self.model.merchant_lookup: merchant})
+
+
+class Merchant(models.Model):
+    """The organisation that runs the portal account: it owns sales units, members and everything below."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    merchant_lookup = "merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "merchant"], name="uniq_membership")]
+        ordering = ["merchant__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.merchant} ({self.role})"
+
+    def has_perm(self, perm: Perm) -> bool:
+        return role_has_perm(self.role, perm)
+
+
+class Market(models.TextChoices):
+    NORWAY = "NO", "Norway"
+    DENMARK = "DK", "Denmark"
+    FINLAND = "FI", "Finland"
+
+
+class Currency(models.TextChoices):
+    NOK = "NOK", "NOK"
+    DKK = "DKK", "DKK"
+    EUR = "EUR", "EUR"
+
+
+MARKET_CURRENCY = {Market.NORWAY: Currency.NOK, Market.DENMARK: Currency.DKK, Market.FINLAND: Currency.EUR}
+
+
+class Environment(models.TextChoices):
+    SANDBOX = "sandbox", "Local sandbox"
+    TEST = "test", "Vipps test (MT)"
+    PRODUCTION = "production", "Production"
+
+
+# MSN: the ePayment spec says 4–6 digits, the current events page 4–10 (CONTRACTS.md §1.3): accept the wider.
+msn_validator = RegexValidator(r"^[0-9]{4,10}$", "A Merchant Serial Number is 4 to 10 digits.")
+
+
+class SalesUnit(models.Model):
+    """A Vipps MobilePay sales unit: the MSN and the API keys the portal uses for it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sales_units")
+    msn = models.CharField("MSN", max_length=10, validators=[msn_validator])
+    name = models.CharField(max_length=120)
+    market = models.CharField(max_length=2, choices=Market.choices, default=Market.NORWAY)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.NOK)
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.SANDBOX)
+    client_id = models.CharField(max_length=100)
+    client_secret = EncryptedTextField()
+    subscription_key = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    merchant_lookup = "merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Vipps issues an MSN once per environment; two merchants here cannot both own it.
+            models.UniqueConstraint(fields=["environment", "msn"], name="uniq_sales_unit_msn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.msn})"
+
+    def __repr__(self) -> str:
+        return f"<SalesUnit {self.pk} msn={self.msn}>"
+
+    @property
+    def client_secret_masked(self) -> str:
+        return mask_secret(self.client_secret)
+
+    @property
+    def subscription_key_masked(self) -> str:
+        return mask_secret(self.subscription_key)

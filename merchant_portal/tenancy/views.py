@@ -1,0 +1,184 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from merchant_portal.audit.selectors import audit_entries_for_merchant
+
+from . import services
+from .forms import MemberAddForm, MemberRoleForm, SalesUnitForm
+from .models import Membership, SalesUnit
+from .roles import Perm
+from .scoping import MerchantMixin, ScopedObjectMixin
+from .selectors import members_for_merchant, memberships_for_user, sales_units_for_merchant
+
+
+@login_required
+def home(request):
+    """Send the user to the merchant they used last, or let them choose."""
+    memberships = list(memberships_for_user(user=request.user))
+    slugs = {m.merchant.slug for m in memberships}
+    last = request.session.get("last_merchant")
+    if last in slugs:
+        return redirect("dashboard", merchant_slug=last)
+    if len(memberships) == 1:
+        return redirect("dashboard", merchant_slug=memberships[0].merchant.slug)
+    return redirect("merchant_switch")
+
+
+@login_required
+def merchant_switch(request):
+    return render(request, "tenancy/merchant_switch.html", {"memberships": memberships_for_user(user=request.user)})
+
+
+class DashboardView(MerchantMixin, TemplateView):
+    template_name = "tenancy/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        merchant = self.request.merchant
+        ctx = super().get_context_data(**kwargs)
+        ctx["sales_units"] = sales_units_for_merchant(merchant=merchant)
+        ctx["member_count"] = members_for_merchant(merchant=merchant).count()
+        if self.request.membership.has_perm(Perm.VIEW_AUDIT_LOG):
+            ctx["recent_activity"] = audit_entries_for_merchant(merchant=merchant)[:8]
+        return ctx
+
+
+# Sales units ---------------------------------------------------------------------------------------------
+
+
+class SalesUnitListView(ScopedObjectMixin, ListView):
+    model = SalesUnit
+    template_name = "tenancy/sales_unit_list.html"
+    context_object_name = "sales_units"
+
+
+class SalesUnitDetailView(ScopedObjectMixin, DetailView):
+    model = SalesUnit
+    template_name = "tenancy/sales_unit_detail.html"
+    context_object_name = "sales_unit"
+
+
+class SalesUnitCreateView(MerchantMixin, FormView):
+    permission = Perm.MANAGE_CREDENTIALS
+    form_class = SalesUnitForm
+    template_name = "tenancy/sales_unit_form.html"
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["instance"] = SalesUnit(merchant=self.request.merchant)
+        return kwargs
+
+    def form_valid(self, form):
+        unit = services.sales_unit_create(merchant=self.request.merchant, actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"Sales unit {unit.name} ({unit.msn}) added.")
+        return redirect("sales_unit_detail", merchant_slug=self.request.merchant.slug, pk=unit.pk)
+
+
+class SalesUnitUpdateView(ScopedObjectMixin, FormView):
+    model = SalesUnit
+    permission = Perm.MANAGE_CREDENTIALS
+    form_class = SalesUnitForm
+    template_name = "tenancy/sales_unit_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.get_object()}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sales_unit=self.get_object(), **kwargs)
+
+    def form_valid(self, form):
+        # Form validation changed the instance in memory; persist through the service, which audits the change.
+        unit = SalesUnit.objects.get(pk=self.get_object().pk)
+        services.sales_unit_update(sales_unit=unit, actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Sales unit saved.")
+        return redirect("sales_unit_detail", merchant_slug=self.request.merchant.slug, pk=unit.pk)
+
+
+class SalesUnitDeleteView(ScopedObjectMixin, DetailView):
+    model = SalesUnit
+    permission = Perm.MANAGE_CREDENTIALS
+    template_name = "tenancy/sales_unit_confirm_delete.html"
+    context_object_name = "sales_unit"
+
+    def post(self, request, *args, **kwargs):
+        unit = self.get_object()
+        services.sales_unit_delete(sales_unit=unit, actor=request.user)
+        messages.success(request, f"Sales unit {unit.name} deleted.")
+        return redirect("sales_unit_list", merchant_slug=request.merchant.slug)
+
+
+# Members -------------------------------------------------------------------------------------------------
+
+
+class MemberListView(MerchantMixin, ListView):
+    template_name = "tenancy/member_list.html"
+    context_object_name = "memberships"
+
+    def get_queryset(self):
+        return members_for_merchant(merchant=self.request.merchant)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["invite_link"] = self.request.session.pop("invite_link", None)
+        return ctx
+
+
+class MemberAddView(MerchantMixin, FormView):
+    permission = Perm.MANAGE_MEMBERS
+    form_class = MemberAddForm
+    template_name = "tenancy/member_form.html"
+
+    def form_valid(self, form):
+        try:
+            membership, link = services.member_add(
+                merchant=self.request.merchant, actor=self.request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        if link:
+            # Shown once on the next page, to hand to the new member; not stored anywhere else.
+            self.request.session["invite_link"] = {
+                "email": membership.user.email,
+                "url": self.request.build_absolute_uri(link),
+            }
+        who = membership.user.email or membership.user
+        messages.success(self.request, f"{who} added as {membership.get_role_display()}.")
+        return redirect("member_list", merchant_slug=self.request.merchant.slug)
+
+
+class MemberEditView(ScopedObjectMixin, FormView):
+    model = Membership
+    permission = Perm.MANAGE_MEMBERS
+    form_class = MemberRoleForm
+    template_name = "tenancy/member_edit.html"
+
+    def get_membership(self) -> Membership:
+        return self.get_object(self.get_queryset().select_related("user"))
+
+    def get_initial(self):
+        return {"role": self.get_membership().role}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(membership=self.get_membership(), **kwargs)
+
+    def form_valid(self, form):
+        membership = self.get_membership()
+        try:
+            if "remove" in self.request.POST:
+                services.member_remove(membership=membership, actor=self.request.user)
+                messages.success(self.request, f"{membership.user} removed.")
+            else:
+                services.member_change_role(
+                    membership=membership, actor=self.request.user, role=form.cleaned_data["role"]
+                )
+                messages.success(self.request, f"{membership.user} is now {membership.get_role_display()}.")
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        if membership.user == self.request.user and "remove" in self.request.POST:
+            return redirect(reverse("home"))
+        return redirect("member_list", merchant_slug=self.request.merchant.slug)

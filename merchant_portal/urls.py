@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from merchant_portal.audit.views import AuditLogView
+from merchant_portal.core.views import healthz
+from merchant_portal.tenancy import views as tenancy_views
+
+merchant_patterns = [
+    path("", include("merchant_portal.tenancy.urls")),
+    path("audit/", AuditLogView.as_view(), name="audit_log"),
+]
+
+urlpatterns = [
+    path("", tenancy_views.home, name="home"),
+    path("merchants/", tenancy_views.merchant_switch, name="merchant_switch"),
+    path("m/<slug:merchant_slug>/", include(merchant_patterns)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,72 @@
+"""Shared fixtures. Merchant tests read like sentences with three people (after healthchecks' alice/bob/charlie):
+
+- alice owns merchant "acme"; bob is a member of acme with a role chosen per test;
+- charlie owns another merchant, "other", and is an outsider to acme.
+"""
+
+import pytest
+from django.test import Client
+
+from merchant_portal.tenancy.roles import Role
+from tests.factories import MembershipFactory, MerchantFactory, SalesUnitFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(settings):
+    """Tasks run inline in ordinary tests; tests marked `broker` use a real worker instead."""
+    from merchant_portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def acme(db):
+    return MerchantFactory(name="Acme Kiosks", slug="acme")
+
+
+@pytest.fixture
+def other(db):
+    return MerchantFactory(name="Other Shop", slug="other")
+
+
+@pytest.fixture
+def alice(acme):
+    user = UserFactory(username="alice")
+    MembershipFactory(user=user, merchant=acme, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def charlie(other):
+    user = UserFactory(username="charlie")
+    MembershipFactory(user=user, merchant=other, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def make_member(acme):
+    def make(role: str, username: str | None = None):
+        user = UserFactory(username=username or f"bob-{role}")
+        MembershipFactory(user=user, merchant=acme, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def acme_unit(acme):
+    return SalesUnitFactory(merchant=acme, name="Acme Oslo", msn="223344")
+
+
+@pytest.fixture
+def other_unit(other):
+    return SalesUnitFactory(merchant=other, name="Other Bergen", msn="556677")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

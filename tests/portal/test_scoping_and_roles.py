@@ -1,0 +1,140 @@
+"""Every merchant-scoped URL: outsiders get 404, roles get 403 where their permission is missing.
+
+The URL list is read from the URL configuration, so a new merchant view is covered (and must be given its
+object here) as soon as it exists.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from merchant_portal.tenancy.models import Membership
+from merchant_portal.tenancy.roles import ROLE_PERMISSIONS, Role
+from tests.conftest import client_for
+from tests.factories import MembershipFactory, SalesUnitFactory
+
+MERCHANT_PREFIX = "m/<slug:merchant_slug>/"
+
+
+def merchant_url_names() -> list[str]:
+    names = []
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern) and route.startswith(MERCHANT_PREFIX) and p.name:
+                names.append(p.name)
+
+    walk(get_resolver().url_patterns)
+    return sorted(set(names))
+
+
+# Each merchant view that takes an object id, and which object of the merchant to give it. A new view must be
+# listed here or in VIEWS_WITHOUT_OBJECT: test_every_merchant_view_is_known_to_this_test fails otherwise.
+VIEWS_WITH_OBJECT = {
+    "sales_unit_detail": "sales_unit",
+    "sales_unit_update": "sales_unit",
+    "sales_unit_delete": "sales_unit",
+    "member_edit": "membership",
+}
+VIEWS_WITHOUT_OBJECT = {"dashboard", "sales_unit_list", "sales_unit_create", "member_list", "member_add", "audit_log"}
+
+
+def object_kwargs(name: str, objects: dict) -> dict:
+    return {"pk": objects[VIEWS_WITH_OBJECT[name]].pk} if name in VIEWS_WITH_OBJECT else {}
+
+
+@pytest.fixture
+def acme_objects(acme, alice, acme_unit):
+    viewer = MembershipFactory(merchant=acme, role=Role.VIEWER, user__username="victor")
+    return {"sales_unit": acme_unit, "membership": viewer}
+
+
+@pytest.fixture
+def other_objects(other, charlie, other_unit):
+    return {"sales_unit": other_unit, "membership": Membership.objects.get(user=charlie)}
+
+
+def test_every_merchant_view_is_known_to_this_test():
+    names = set(merchant_url_names())
+    assert names == set(VIEWS_WITH_OBJECT) | VIEWS_WITHOUT_OBJECT
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_outsider_gets_404_on_every_merchant_url(method, acme, acme_objects, charlie):
+    client = client_for(charlie)
+    for name in merchant_url_names():
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+
+
+def test_anonymous_is_sent_to_login_on_every_merchant_url(client, acme, acme_objects):
+    for name in merchant_url_names():
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("login")), url
+
+
+def test_member_asking_for_another_merchants_object_by_id_gets_404(acme, alice, acme_objects, other_objects):
+    client = client_for(alice)
+    for name in merchant_url_names():
+        kwargs = object_kwargs(name, other_objects)
+        if not kwargs:
+            continue
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **kwargs})
+        methods = ["get", "post"] if hasattr(resolve(url).func.view_class, "post") else ["get"]
+        for method in methods:
+            assert getattr(client, method)(url).status_code == 404, f"{method} {url}"
+
+
+def test_unknown_merchant_is_404_even_for_a_superuser_without_membership(db, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-long-enough-123")
+    assert client_for(admin).get(reverse("dashboard", kwargs={"merchant_slug": "nope"})).status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.CASHIER, Role.MANAGER, Role.OWNER])
+def test_each_role_gets_403_exactly_where_its_permission_is_missing(role, acme, acme_objects, make_member):
+    client = client_for(make_member(role))
+    checked = 0
+    for name in merchant_url_names():
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        permission = resolve(url).func.view_class.permission
+        allowed = permission in ROLE_PERMISSIONS[role]
+        response = client.get(url)
+        if allowed:
+            assert response.status_code == 200, f"{role} GET {url}: {response.status_code}"
+        else:
+            assert response.status_code == 403, f"{role} GET {url}: {response.status_code}"
+            assert client.post(url).status_code == 403, f"{role} POST {url}"
+        checked += 1
+    assert checked == len(merchant_url_names()) >= 9
+
+
+def test_role_matrix_is_as_documented():
+    from merchant_portal.tenancy.roles import Perm
+
+    assert ROLE_PERMISSIONS[Role.VIEWER] == {Perm.VIEW}
+    assert ROLE_PERMISSIONS[Role.CASHIER] - ROLE_PERMISSIONS[Role.VIEWER] == {Perm.REQUEST_PAYMENTS}
+    assert {Perm.MANAGE_LOCATIONS, Perm.MANAGE_QR_CODES, Perm.MANAGE_WEBHOOKS} <= ROLE_PERMISSIONS[Role.MANAGER]
+    assert Perm.MANAGE_CREDENTIALS not in ROLE_PERMISSIONS[Role.MANAGER]
+    assert {Perm.MANAGE_MEMBERS, Perm.MANAGE_CREDENTIALS} <= ROLE_PERMISSIONS[Role.OWNER]
+
+
+def test_viewer_cannot_change_credentials_by_post(acme, acme_unit, make_member):
+    client = client_for(make_member(Role.MANAGER))
+    url = reverse("sales_unit_update", kwargs={"merchant_slug": acme.slug, "pk": acme_unit.pk})
+    response = client.post(url, {"name": "Hijacked", "msn": acme_unit.msn, "market": "NO", "currency": "NOK",
+                                 "environment": "sandbox", "client_id": "x"})
+    assert response.status_code == 403
+    acme_unit.refresh_from_db()
+    assert acme_unit.name == "Acme Oslo"
+
+
+def test_scoped_queryset_only_returns_the_merchants_rows(acme, other):
+    from merchant_portal.tenancy.models import SalesUnit
+
+    mine = SalesUnitFactory(merchant=acme)
+    SalesUnitFactory(merchant=other)
+    assert list(SalesUnit.objects.for_merchant(acme)) == [mine]

@@ -1,0 +1,1 @@
+"""Vipps MobilePay sandbox: a local test double of the Vipps APIs and the customer app."""
