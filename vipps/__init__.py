@@ -67,6 +67,8 @@ from vipps.models import (
     UserFlow,
     Webhook,
     WebhookRegistration,
+    validate_idempotency_key,
+    validate_reference,
 )
 from vipps.pos import (
     POS_PRODUCTION_BASE_URL,
@@ -127,4 +129,6 @@ __all__ = [
     "Webhook",
     "WebhookRegistration",
     "call_with_retries",
+    "validate_idempotency_key",
+    "validate_reference",
 ]

@@ -78,8 +78,9 @@ class TokenManager:
         Overwriting with ``set`` is how an invalid cached token is invalidated: the protocol has no
         delete. A second 401 is raised to the caller: the credentials are wrong, not the token.
         """
+        token = self.token()  # a 401 from the token endpoint itself is not retried
         try:
-            return send(self.token())
+            return send(token)
         except VippsAPIError as exc:
             if exc.status != 401:
                 raise

@@ -283,9 +283,7 @@ class VippsClient:
             raise VippsResponseError("expected a JSON array of payment events")
         return [PaymentEvent.from_json(item) for item in data]
 
-    def _modify(
-        self, action: str, reference: str, body: Any, idempotency_key: str
-    ) -> ModificationResult:
+    def _modify(self, action: str, reference: str, body: Any, idempotency_key: str) -> ModificationResult:
         response = self._call(
             f"{action}_payment",
             "POST",

@@ -45,7 +45,7 @@ class CallRecord:
     idempotency_key: str | None = None
     error: str | None = None
     msn: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the request began
 
 
 OnCall = Callable[[CallRecord], None]
@@ -116,6 +116,7 @@ class Transport:
             data = urlencode(form_body)
             send_headers["Content-Type"] = "application/x-www-form-urlencoded"
 
+        started_at = datetime.now(UTC)
         started = time.perf_counter()
         status: int | None = None
         response_text: str | None = None
@@ -142,6 +143,8 @@ class Transport:
                 error = VippsConnectError(f"{operation}: connect error: {exc}", operation=operation)
             else:
                 error = VippsTransportError(f"{operation}: connection lost: {exc}", operation=operation)
+        except requests.exceptions.ChunkedEncodingError as exc:  # the response broke off mid-body
+            error = VippsTransportError(f"{operation}: connection lost: {exc}", operation=operation)
         except requests.RequestException as exc:
             error = VippsError(f"{operation}: request failed: {exc}", operation=operation)
         duration_ms = (time.perf_counter() - started) * 1000
@@ -158,6 +161,7 @@ class Transport:
             idempotency_key=idempotency_key,
             error=mask_text(str(error)) if error else None,
             msn=msn,
+            started_at=started_at,
         )
         self._log(record)
         self._notify(record)

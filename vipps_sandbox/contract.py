@@ -17,6 +17,8 @@ HTTP client's contract tests both use it, so its public API is kept small and st
 ``validate_webhook_payload(event_type, body)``
     Validate a webhook delivery body (ePayment ``WebhookEvent`` from the spec, and
     ``user.checked-in.v1`` against CONTRACTS.md §5.2, which no spec file describes).
+``schema_errors(api, schema_name, instance)``
+    ``(path, message)`` pairs for ``instance`` against one component schema (empty = valid).
 ``api_for_path(path)`` / ``load_api(api)`` / ``spec_dict(api)``
     Which API a wire path belongs to (``"access_token"``, ``"epayment"``, ``"qr"``,
     ``"webhooks"``, ``"pos"``), its ``openapi_core.OpenAPI`` object, and the patched spec.
@@ -52,6 +54,9 @@ quirks listed in CONTRACTS.md §9 / §4.1; the others are documented here:
    exchange endpoints: their ``*ExchangeErrorResponse``) and PoS ``ErrorResponse`` as
    ``application/json``; access-token errors have no schema (any body). An undeclared 1xx–3xx
    status is still an error.
+8. ePayment ``reference`` (the ``Reference`` schema and the ``{reference}`` path parameter) is
+   ``^[a-zA-Z0-9-]{8,64}$``, as in the live API since v1.7.0 (January 2025, CONTRACTS §4.8);
+   the 1.4.1 file says 8-50. References of at most 50 characters work with both.
 """
 
 from __future__ import annotations
@@ -59,12 +64,14 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+from jsonschema.exceptions import best_match
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS30Validator
@@ -77,6 +84,7 @@ __all__ = [
     "ContractError",
     "api_for_path",
     "load_api",
+    "schema_errors",
     "spec_dict",
     "validate_request",
     "validate_requests_response",
@@ -98,6 +106,8 @@ _APIS: tuple[tuple[str, str, str, str], ...] = (
     ("/pos/", "pos", "mobilepay-pos-v10.yaml", ""),
 )
 API_NAMES: tuple[str, ...] = tuple(name for _, name, _, _ in _APIS)
+
+LIVE_REFERENCE_PATTERN = "^[a-zA-Z0-9-]{8,64}$"
 
 _RECEIPT_REMOTE_REF = (
     "https://raw.githubusercontent.com/vippsas/vipps-order-management-api/2.3.24/docs/swagger.yaml"
@@ -211,6 +221,13 @@ def _patch(api: str, spec: dict[str, Any], base: str) -> dict[str, Any]:
         # 4. AdjustResponse is plain JSON in practice.
         adjust = spec["components"]["responses"]["AdjustResponse"]["content"]
         adjust.setdefault("application/json", copy.deepcopy(adjust["application/problem+json"]))
+        # 8. `reference` is 8-64 characters in the live API since v1.7.0 (spec file: 8-50).
+        for reference in (
+            schemas["Reference"],
+            spec["components"]["parameters"]["Payment-Reference-ID"]["schema"],
+        ):
+            reference["pattern"] = LIVE_REFERENCE_PATTERN
+            reference["maxLength"] = 64
         # 6. PaymentEvent requires `name`, not the stale `paymentAction`.
         required = schemas["PaymentEvent"]["required"]
         schemas["PaymentEvent"]["required"] = ["name" if r == "paymentAction" else r for r in required]
@@ -312,7 +329,9 @@ def _mock_request(
     data = _encode_body(body)
     if content_type is None:
         content_type = _header(headers, "Content-Type") or ("application/json" if data else "")
-    request = MockRequest(_HOST, method.lower(), wire_path, headers=headers, data=data, content_type=content_type)
+    request = MockRequest(
+        _HOST, method.lower(), wire_path, headers=headers, data=data, content_type=content_type
+    )
     # MockRequest flattens query args to one value per key; keep repeated keys intact.
     request.parameters.query = MultiDict([(k, v) for k, vs in query.items() for v in vs])
     return request
@@ -355,7 +374,9 @@ def validate_request(
     try:
         load_api(api).validate_request(request)
     except Exception as exc:  # openapi-core raises a family of unrelated exception types
-        raise ContractError(f"{method.upper()} {path}: request does not match the {api} spec", _errors_of(exc)) from exc
+        raise ContractError(
+            f"{method.upper()} {path}: request does not match the {api} spec", _errors_of(exc)
+        ) from exc
 
 
 def validate_response(
@@ -399,26 +420,69 @@ def validate_requests_response(response: Any, check_request: bool = True) -> Non
 
 
 @functools.cache
-def _epayment_registry() -> Registry:
-    # The WebhookEvent schema only uses refs internal to the ePayment spec.
-    resource = Resource.from_contents(spec_dict("epayment"), default_specification=DRAFT4)
-    return Registry().with_resource("urn:vipps-epayment", resource)
+def _registry() -> Registry:
+    # Every spec document under its file URI, so relative refs between them (the receipt,
+    # patch 3) resolve; the ePayment document is the patched one.
+    registry: Registry = Registry()
+    for _, api, filename, _ in _APIS:
+        registry = registry.with_resource(
+            (SPECS_DIR / filename).as_uri(),
+            Resource.from_contents(spec_dict(api), default_specification=DRAFT4),
+        )
+    order_management = SPECS_DIR / "order-management-api-2.3.24.yaml"
+    with order_management.open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return registry.with_resource(
+        order_management.as_uri(), Resource.from_contents(raw, default_specification=DRAFT4)
+    )
+
+
+def schema_errors(api: str, schema_name: str, instance: Any) -> list[tuple[str, str]]:
+    """Validate ``instance`` against ``components/schemas/<schema_name>`` of an API's patched spec.
+
+    Returns ``(json path, message)`` pairs, empty when valid. The sandbox uses this to check
+    request bodies exactly as the spec describes them.
+    """
+    path, _ = _file_for(api)
+    validator = OAS30Validator(
+        {"$ref": f"{path.as_uri()}#/components/schemas/{schema_name}"}, registry=_registry()
+    )
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    result = []
+    for error in errors:
+        # A failed oneOf says little by itself; its best sub-error names the field (but a
+        # oneOf that matched several branches has no sub-errors and keeps its own message).
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            # Prefer what is wrong with a given property over branches that merely lack theirs.
+            present = [e for e in error.context if e.validator != "required"]
+            error = best_match(present or error.context)
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required":
+            # Name the missing property itself, not the object that lacks it.
+            missing = re.match(r"^'(.+)' is a required property$", error.message)
+            if missing:
+                path.append(missing.group(1))
+        result.append((".".join(path) or "body", error.message))
+    return result
 
 
 def validate_webhook_payload(event_type: str, body: Any) -> None:
     """Validate a webhook delivery body for ``event_type``; raise ContractError if invalid."""
     payload = json.loads(_encode_body(body)) if isinstance(body, bytes | str) else body
     if event_type == "user.checked-in.v1":
-        errors = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                  for e in OAS30Validator(_CHECKED_IN_SCHEMA).iter_errors(payload)]
+        errors = [
+            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in OAS30Validator(_CHECKED_IN_SCHEMA).iter_errors(payload)
+        ]
     elif event_type in EPAYMENT_EVENT_TYPES:
-        validator = OAS30Validator({"$ref": "urn:vipps-epayment#/components/schemas/WebhookEvent"},
-                                   registry=_epayment_registry())
-        errors = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                  for e in validator.iter_errors(payload)]
+        errors = [
+            f"{where}: {message}" for where, message in schema_errors("epayment", "WebhookEvent", payload)
+        ]
         expected = EPAYMENT_EVENT_TYPES[event_type]
         if isinstance(payload, dict) and payload.get("name") != expected:
-            errors.append(f"name: {payload.get('name')!r} does not match event type {event_type} ({expected})")
+            errors.append(
+                f"name: {payload.get('name')!r} does not match event type {event_type} ({expected})"
+            )
     else:
         raise ContractError(f"no schema known for webhook event type {event_type!r}")
     if errors:

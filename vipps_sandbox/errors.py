@@ -115,7 +115,11 @@ def render(api: str, error: SandboxError, instance: str, operation: str | None =
         if status in (401, 404):
             # The PoS spec declares these without a body.
             return Response(b"", status=status)
-        body = {"code": error.code or str(status), "message": error.detail, "correlationId": str(uuid.uuid4())}
+        body = {
+            "code": error.code or str(status),
+            "message": error.detail,
+            "correlationId": str(uuid.uuid4()),
+        }
         return _response(body, status, JSON)
     # access token (no schema) and sandbox-internal APIs
     body = {"error": error.title, "error_description": error.detail, "status": status}

@@ -1,0 +1,55 @@
+"""``python -m vipps_sandbox --host 127.0.0.1 --port 8100 [--seed seed.json] [--state-file state.json]``"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+
+from .delivery import DeliveryConfig
+from .faults import Faults
+from .server import SandboxServer
+from .state import SandboxConfig
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m vipps_sandbox", description="Local Vipps MobilePay sandbox"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--seed", help="JSON file with sandbox merchants to pre-register")
+    parser.add_argument(
+        "--state-file", help="keep QR codes, webhooks and payments across restarts in this file"
+    )
+    parser.add_argument(
+        "--public-url", help="base URL for qrImageUrl/redirectUrl (default: the request's host)"
+    )
+    parser.add_argument(
+        "--https-webhooks-only", action="store_true", help="refuse http webhook URLs, like Vipps"
+    )
+    parser.add_argument("--webhook-retry-delays", help="comma-separated seconds between delivery attempts")
+    parser.add_argument("--fault-seed", type=int, help="seed for the fault injection randomness")
+    args = parser.parse_args(argv)
+
+    delivery = DeliveryConfig()
+    if args.webhook_retry_delays:
+        delivery.webhook_retry_delays = [float(x) for x in args.webhook_retry_delays.split(",") if x.strip()]
+    config = SandboxConfig(
+        public_url=args.public_url, allow_http_webhooks=not args.https_webhooks_only, delivery=delivery
+    )
+    faults = Faults()
+    if args.fault_seed is not None:
+        faults.seed(args.fault_seed)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    server = SandboxServer(
+        args.host, args.port, config=config, faults=faults, seed=args.seed, state_file=args.state_file
+    )
+    print(f"Vipps sandbox on http://{args.host}:{args.port}  (phone: /_sandbox/phone, overview: /_sandbox/)")
+    # Ctrl-C is the normal way to stop; serve_forever() saves the state file on the way out.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
