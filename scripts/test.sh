@@ -39,6 +39,7 @@ make --no-print-directory .venv/.dev-installed PYTHON="${PYTHON:-python3}" || di
 # --- Lint --------------------------------------------------------------------------------------------------
 say "Ruff"
 "$BIN/ruff" check . || die "ruff check"
+"$BIN/ruff" format --check . >/dev/null || die "ruff format --check (run: make format)"
 "$BIN/python" manage.py makemigrations --check --dry-run >/dev/null || die "models changed without a migration"
 
 run_pytest() {  # $1: label; remaining: pytest args

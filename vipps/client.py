@@ -56,9 +56,7 @@ def _seg(value: str) -> str:
 
 def _location(description: str) -> str:
     if not isinstance(description, str) or not 1 <= len(description) <= LOCATION_DESCRIPTION_MAX_LENGTH:
-        raise VippsValidationError(
-            f"location_description must be 1-{LOCATION_DESCRIPTION_MAX_LENGTH} characters"
-        )
+        raise VippsValidationError(f"location_description must be 1-{LOCATION_DESCRIPTION_MAX_LENGTH} characters")
     return description
 
 
@@ -86,9 +84,7 @@ class VippsClient:
     ) -> None:
         self.config = config
         self.credentials = credentials
-        self._transport = Transport(
-            session=session, base_url=config.base_url, timeout=config.timeout, on_call=on_call
-        )
+        self._transport = Transport(session=session, base_url=config.base_url, timeout=config.timeout, on_call=on_call)
         # The key identifies the sales unit and environment; it never contains the secret.
         key = token_cache_key("accesstoken", credentials.msn, credentials.client_id, config.base_url)
         self._tokens = TokenManager(token_cache or InMemoryTokenCache(), key, self.fetch_access_token)
@@ -202,9 +198,7 @@ class VippsClient:
 
     def delete_merchant_callback_qr(self, merchant_qr_id: str) -> None:
         validate_non_empty(merchant_qr_id, "merchant_qr_id")
-        self._call(
-            "delete_merchant_callback_qr", "DELETE", f"/qr/v1/merchant-callback/{_seg(merchant_qr_id)}"
-        )
+        self._call("delete_merchant_callback_qr", "DELETE", f"/qr/v1/merchant-callback/{_seg(merchant_qr_id)}")
 
     def put_mobilepay_qr(self, beacon_id: str, location_description: str) -> None:
         """Map an existing printed MobilePay PoS QR (``beaconId``) to this MSN.
@@ -268,9 +262,7 @@ class VippsClient:
         return CreatePaymentResponse.from_json(response_json(response))
 
     def get_payment(self, reference: str) -> Payment:
-        response = self._call(
-            "get_payment", "GET", f"/epayment/v1/payments/{_seg(validate_reference(reference))}"
-        )
+        response = self._call("get_payment", "GET", f"/epayment/v1/payments/{_seg(validate_reference(reference))}")
         return Payment.from_json(response_json(response))
 
     def get_payment_events(self, reference: str) -> list[PaymentEvent]:
@@ -311,9 +303,7 @@ class VippsClient:
         body = {"cancelTransactionOnly": True} if cancel_transaction_only else None
         return self._modify("cancel", reference, body, idempotency_key)
 
-    def force_approve(
-        self, reference: str, *, customer: Customer | None = None, token: str | None = None
-    ) -> None:
+    def force_approve(self, reference: str, *, customer: Customer | None = None, token: str | None = None) -> None:
         """Test environment only: approve a payment without the app, as ``customer`` or with the
         ``token`` from the create response's ``redirectUrl``."""
         if self.config.is_production:

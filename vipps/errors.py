@@ -120,9 +120,7 @@ class VippsAPIError(VippsError):
         problem = body if isinstance(body, dict) else {}
         raw_details = problem.get("extraDetails") or problem.get("invalidParams") or []
         extra = tuple(
-            ExtraDetail(str(d.get("name", "")), str(d.get("reason", "")))
-            for d in raw_details
-            if isinstance(d, dict)
+            ExtraDetail(str(d.get("name", "")), str(d.get("reason", ""))) for d in raw_details if isinstance(d, dict)
         )
         code = next((d.reason for d in extra if d.name.lower() == "errorcode"), None)
         if code is None and problem.get("code") is not None:  # MobilePay PoS ErrorResponse

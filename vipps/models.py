@@ -94,9 +94,7 @@ def validate_reference(reference: str) -> str:
 
 def validate_idempotency_key(key: str) -> str:
     if not isinstance(key, str) or not IDEMPOTENCY_KEY_RE.match(key):
-        raise VippsValidationError(
-            f"idempotency key must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters"
-        )
+        raise VippsValidationError(f"idempotency key must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters")
     return key
 
 
@@ -165,16 +163,12 @@ class Customer:
     def __post_init__(self) -> None:
         given = [v for v in (self.phone_number, self.customer_token, self.personal_qr) if v is not None]
         if len(given) != 1:
-            raise VippsValidationError(
-                "customer needs exactly one of phone_number, customer_token, personal_qr"
-            )
+            raise VippsValidationError("customer needs exactly one of phone_number, customer_token, personal_qr")
         if self.phone_number is not None and (
             not isinstance(self.phone_number, str) or not PHONE_RE.match(self.phone_number)
         ):
             raise VippsValidationError("phone_number must be 10-15 digits, country code first, no '+'")
-        if self.customer_token is not None and (
-            not isinstance(self.customer_token, str) or not self.customer_token
-        ):
+        if self.customer_token is not None and (not isinstance(self.customer_token, str) or not self.customer_token):
             raise VippsValidationError("customer_token must be a non-empty string")
         _length(self.personal_qr, "personal_qr", 5, 255)
 
@@ -312,9 +306,7 @@ class CreatePaymentRequest:
     def __post_init__(self) -> None:
         validate_reference(self.reference)
         object.__setattr__(self, "user_flow", _enum(UserFlow, self.user_flow, "user_flow"))
-        object.__setattr__(
-            self, "payment_method", _enum(PaymentMethodType, self.payment_method, "payment_method")
-        )
+        object.__setattr__(self, "payment_method", _enum(PaymentMethodType, self.payment_method, "payment_method"))
         if self.customer_interaction is not None:
             object.__setattr__(
                 self,

@@ -19,9 +19,7 @@ logger = logging.getLogger("vipps")
 T = TypeVar("T")
 
 
-def backoff_delay(
-    attempt: int, base_delay: float, max_delay: float, rng: random.Random | None = None
-) -> float:
+def backoff_delay(attempt: int, base_delay: float, max_delay: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with "equal jitter": half the window fixed, half random.
 
     ``attempt`` is 1 for the wait after the first failure. The fixed half keeps a minimum spacing;

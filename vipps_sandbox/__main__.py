@@ -13,21 +13,13 @@ from .state import SandboxConfig
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m vipps_sandbox", description="Local Vipps MobilePay sandbox"
-    )
+    parser = argparse.ArgumentParser(prog="python -m vipps_sandbox", description="Local Vipps MobilePay sandbox")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--seed", help="JSON file with sandbox merchants to pre-register")
-    parser.add_argument(
-        "--state-file", help="keep QR codes, webhooks and payments across restarts in this file"
-    )
-    parser.add_argument(
-        "--public-url", help="base URL for qrImageUrl/redirectUrl (default: the request's host)"
-    )
-    parser.add_argument(
-        "--https-webhooks-only", action="store_true", help="refuse http webhook URLs, like Vipps"
-    )
+    parser.add_argument("--state-file", help="keep QR codes, webhooks and payments across restarts in this file")
+    parser.add_argument("--public-url", help="base URL for qrImageUrl/redirectUrl (default: the request's host)")
+    parser.add_argument("--https-webhooks-only", action="store_true", help="refuse http webhook URLs, like Vipps")
     parser.add_argument("--webhook-retry-delays", help="comma-separated seconds between delivery attempts")
     parser.add_argument("--fault-seed", type=int, help="seed for the fault injection randomness")
     args = parser.parse_args(argv)

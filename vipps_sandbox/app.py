@@ -35,8 +35,6 @@ def create_app(state: SandboxState) -> Flask:
     def http_error(error: HTTPException) -> Response:
         api = next((name for prefix, name in _API_PREFIXES if request.path.startswith(prefix)), "control")
         status = error.code or 500
-        return render(
-            api, SandboxError(status, error.description or error.name, title=error.name), request.path
-        )
+        return render(api, SandboxError(status, error.description or error.name, title=error.name), request.path)
 
     return app

@@ -329,9 +329,7 @@ def _mock_request(
     data = _encode_body(body)
     if content_type is None:
         content_type = _header(headers, "Content-Type") or ("application/json" if data else "")
-    request = MockRequest(
-        _HOST, method.lower(), wire_path, headers=headers, data=data, content_type=content_type
-    )
+    request = MockRequest(_HOST, method.lower(), wire_path, headers=headers, data=data, content_type=content_type)
     # MockRequest flattens query args to one value per key; keep repeated keys intact.
     request.parameters.query = MultiDict([(k, v) for k, vs in query.items() for v in vs])
     return request
@@ -374,9 +372,7 @@ def validate_request(
     try:
         load_api(api).validate_request(request)
     except Exception as exc:  # openapi-core raises a family of unrelated exception types
-        raise ContractError(
-            f"{method.upper()} {path}: request does not match the {api} spec", _errors_of(exc)
-        ) from exc
+        raise ContractError(f"{method.upper()} {path}: request does not match the {api} spec", _errors_of(exc)) from exc
 
 
 def validate_response(
@@ -432,9 +428,7 @@ def _registry() -> Registry:
     order_management = SPECS_DIR / "order-management-api-2.3.24.yaml"
     with order_management.open(encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
-    return registry.with_resource(
-        order_management.as_uri(), Resource.from_contents(raw, default_specification=DRAFT4)
-    )
+    return registry.with_resource(order_management.as_uri(), Resource.from_contents(raw, default_specification=DRAFT4))
 
 
 def schema_errors(api: str, schema_name: str, instance: Any) -> list[tuple[str, str]]:
@@ -444,9 +438,7 @@ def schema_errors(api: str, schema_name: str, instance: Any) -> list[tuple[str, 
     request bodies exactly as the spec describes them.
     """
     path, _ = _file_for(api)
-    validator = OAS30Validator(
-        {"$ref": f"{path.as_uri()}#/components/schemas/{schema_name}"}, registry=_registry()
-    )
+    validator = OAS30Validator({"$ref": f"{path.as_uri()}#/components/schemas/{schema_name}"}, registry=_registry())
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
     result = []
     for error in errors:
@@ -475,14 +467,10 @@ def validate_webhook_payload(event_type: str, body: Any) -> None:
             for e in OAS30Validator(_CHECKED_IN_SCHEMA).iter_errors(payload)
         ]
     elif event_type in EPAYMENT_EVENT_TYPES:
-        errors = [
-            f"{where}: {message}" for where, message in schema_errors("epayment", "WebhookEvent", payload)
-        ]
+        errors = [f"{where}: {message}" for where, message in schema_errors("epayment", "WebhookEvent", payload)]
         expected = EPAYMENT_EVENT_TYPES[event_type]
         if isinstance(payload, dict) and payload.get("name") != expected:
-            errors.append(
-                f"name: {payload.get('name')!r} does not match event type {event_type} ({expected})"
-            )
+            errors.append(f"name: {payload.get('name')!r} does not match event type {event_type} ({expected})")
     else:
         raise ContractError(f"no schema known for webhook event type {event_type!r}")
     if errors:

@@ -153,9 +153,7 @@ class Dispatcher:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.config.workers, thread_name_prefix="sandbox-delivery"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="sandbox-delivery")
         self._thread = threading.Thread(target=self._run, name="sandbox-dispatcher", daemon=True)
         self._thread.start()
 

@@ -73,9 +73,7 @@ class FaultRule:
 
     def __post_init__(self) -> None:
         if self.kind not in REQUEST_FAULT_KINDS:
-            raise ValueError(
-                f"unknown request fault kind {self.kind!r}; expected one of {REQUEST_FAULT_KINDS}"
-            )
+            raise ValueError(f"unknown request fault kind {self.kind!r}; expected one of {REQUEST_FAULT_KINDS}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
         if self.kind == "error" and not 400 <= self.status <= 599:
@@ -97,9 +95,7 @@ class WebhookFaultRule:
 
     def __post_init__(self) -> None:
         if self.kind not in WEBHOOK_FAULT_KINDS:
-            raise ValueError(
-                f"unknown webhook fault kind {self.kind!r}; expected one of {WEBHOOK_FAULT_KINDS}"
-            )
+            raise ValueError(f"unknown webhook fault kind {self.kind!r}; expected one of {WEBHOOK_FAULT_KINDS}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
 

@@ -93,9 +93,7 @@ class SandboxServer:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> SandboxServer:
-        self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=QuietRequestHandler
-        )
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=QuietRequestHandler)
         self.state.start()
         server = self._server
         # A short poll interval keeps stop() fast (it waits for the serve loop to notice).
@@ -107,9 +105,7 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         """Foreground mode for the command line."""
-        self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=SandboxRequestHandler
-        )
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=SandboxRequestHandler)
         self.state.start()
         try:
             self._server.serve_forever()

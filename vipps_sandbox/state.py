@@ -130,9 +130,7 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
         partial_capture_allowed: bool = True,
     ) -> Merchant:
         """Register (or replace) a sandbox sales unit and its keys."""
-        keys = [
-            k for k in ([subscription_key] if subscription_key else []) + list(subscription_keys or []) if k
-        ]
+        keys = [k for k in ([subscription_key] if subscription_key else []) + list(subscription_keys or []) if k]
         problems = []
         if not MSN_RE.match(str(msn)):
             problems.append(("msn", "must be 4-10 digits (the ePayment spec allows 4-6)"))

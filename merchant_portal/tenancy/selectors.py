@@ -5,11 +5,7 @@ from .models import Membership, SalesUnit
 
 
 def membership_for_user(*, user: AbstractBaseUser, merchant_slug: str) -> Membership | None:
-    return (
-        Membership.objects.select_related("merchant")
-        .filter(user=user, merchant__slug=merchant_slug)
-        .first()
-    )
+    return Membership.objects.select_related("merchant").filter(user=user, merchant__slug=merchant_slug).first()
 
 
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:

@@ -20,17 +20,24 @@ def test_owner_adds_an_existing_user_by_email(acme, alice):
 
 def test_a_new_person_gets_a_one_time_set_password_link(acme, alice, client):
     owner = client_for(alice)
-    owner.post(reverse("member_add", kwargs={"merchant_slug": acme.slug}), {"email": "new@example.com", "role": "viewer"})
+    owner.post(
+        reverse("member_add", kwargs={"merchant_slug": acme.slug}), {"email": "new@example.com", "role": "viewer"}
+    )
     page = owner.get(reverse("member_list", kwargs={"merchant_slug": acme.slug})).content.decode()
     assert "new@example.com" in page and "/accounts/set-password/" in page
     link = page.split('data-testid="invite-link"')[0].rsplit('value="', 1)[1].split('"')[0]
     # the link is shown once only
-    assert "/accounts/set-password/" not in owner.get(reverse("member_list", kwargs={"merchant_slug": acme.slug})).content.decode()
+    assert (
+        "/accounts/set-password/"
+        not in owner.get(reverse("member_list", kwargs={"merchant_slug": acme.slug})).content.decode()
+    )
 
     path = link.split("testserver", 1)[1]
     set_form = client.get(path, follow=True)
     assert set_form.status_code == 200 and "Choose your password" in set_form.content.decode()
-    done = client.post(set_form.redirect_chain[-1][0], {"new_password1": "a-Long-pass-9921", "new_password2": "a-Long-pass-9921"})
+    done = client.post(
+        set_form.redirect_chain[-1][0], {"new_password1": "a-Long-pass-9921", "new_password2": "a-Long-pass-9921"}
+    )
     assert done.status_code == 302
     assert get_user_model().objects.get(username="new@example.com").check_password("a-Long-pass-9921")
 

@@ -125,8 +125,17 @@ def test_role_matrix_is_as_documented():
 def test_viewer_cannot_change_credentials_by_post(acme, acme_unit, make_member):
     client = client_for(make_member(Role.MANAGER))
     url = reverse("sales_unit_update", kwargs={"merchant_slug": acme.slug, "pk": acme_unit.pk})
-    response = client.post(url, {"name": "Hijacked", "msn": acme_unit.msn, "market": "NO", "currency": "NOK",
-                                 "environment": "sandbox", "client_id": "x"})
+    response = client.post(
+        url,
+        {
+            "name": "Hijacked",
+            "msn": acme_unit.msn,
+            "market": "NO",
+            "currency": "NOK",
+            "environment": "sandbox",
+            "client_id": "x",
+        },
+    )
     assert response.status_code == 403
     acme_unit.refresh_from_db()
     assert acme_unit.name == "Acme Oslo"

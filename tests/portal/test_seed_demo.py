@@ -22,7 +22,10 @@ def test_seed_demo_is_idempotent_and_tells_the_sandbox_the_same_keys(db, tmp_pat
     for entry in first["merchants"]:
         unit = units[entry["msn"]]
         assert (entry["client_id"], entry["client_secret"], entry["subscription_key"], entry["currency"]) == (
-            unit.client_id, unit.client_secret, unit.subscription_key, unit.currency,
+            unit.client_id,
+            unit.client_secret,
+            unit.subscription_key,
+            unit.currency,
         )
     assert {u.currency for u in units.values()} == {"NOK", "DKK"}
     assert "log in as 'demo' with password 'vipps-demo-2026'" in capsys.readouterr().out

@@ -29,7 +29,11 @@ PRODUCTION_ENV = {
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL"))}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -55,7 +59,11 @@ def test_check_deploy_fails_on_the_embedded_defaults():
 
 def test_production_refuses_to_point_at_the_sandbox():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "VIPPS_BASE_URL": "http://127.0.0.1:8100"}
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION_ENV, "VIPPS_BASE_URL": "http://127.0.0.1:8100"},
     )
     assert result.returncode != 0
     assert "portal.E003" in result.stderr
@@ -64,8 +72,13 @@ def test_production_refuses_to_point_at_the_sandbox():
 def test_https_public_url_turns_on_secure_cookies_hsts_and_redirects():
     values = settings_values(
         PRODUCTION_ENV,
-        "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT",
-        "SECURE_HSTS_SECONDS", "DEBUG", "CSRF_TRUSTED_ORIGINS",
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "DEBUG",
+        "CSRF_TRUSTED_ORIGINS",
     )
     assert values["SESSION_COOKIE_SECURE"] and values["SESSION_COOKIE_HTTPONLY"] and values["CSRF_COOKIE_SECURE"]
     assert values["SECURE_SSL_REDIRECT"] and values["SECURE_HSTS_SECONDS"] >= 31536000

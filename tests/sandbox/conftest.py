@@ -190,9 +190,7 @@ class Receiver:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        item = Received(
-            request.full_path.rstrip("?"), dict(request.headers), request.get_data(), time.monotonic()
-        )
+        item = Received(request.full_path.rstrip("?"), dict(request.headers), request.get_data(), time.monotonic())
         with self.lock:
             self.received.append(item)
             status = self.statuses.pop(0) if self.statuses else self.default_status

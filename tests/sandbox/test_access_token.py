@@ -21,9 +21,7 @@ TOKEN_HEADERS = {
 
 def test_token_success_all_fields_are_strings(api: Api) -> None:
     before = int(time.time())
-    response = api.post(
-        "/accesstoken/get", 200, auth=False, headers=TOKEN_HEADERS | {"Merchant-Serial-Number": MSN}
-    )
+    response = api.post("/accesstoken/get", 200, auth=False, headers=TOKEN_HEADERS | {"Merchant-Serial-Number": MSN})
     assert response.headers["Content-Type"] == "application/json;charset=UTF-8"
     body = response.json()
     assert body["token_type"] == "Bearer"
@@ -81,9 +79,7 @@ def test_several_tokens_are_valid_at_once(api: Api, sandbox: SandboxServer) -> N
         {"Ocp-Apim-Subscription-Key": "sub-654321"},
     ],
 )
-def test_endpoints_need_a_valid_token_and_matching_subscription_key(
-    api: Api, headers: dict[str, str]
-) -> None:
+def test_endpoints_need_a_valid_token_and_matching_subscription_key(api: Api, headers: dict[str, str]) -> None:
     api.get("/epayment/v1/payments/order-12345", 401, headers=headers, check_request=False)
     api.get("/qr/v1/merchant-callback", 401, headers=headers, check_request=False)
     api.get("/webhooks/v1/webhooks", 401, headers=headers, check_request=False)

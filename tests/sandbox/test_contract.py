@@ -53,9 +53,7 @@ def test_customer_one_of_accepts_exactly_one_property(customer: dict[str, str]) 
 )
 def test_customer_one_of_rejects_none_two_or_invalid(customer: dict[str, str]) -> None:
     with pytest.raises(ContractError):
-        contract.validate_request(
-            "POST", "/epayment/v1/payments", EPAY_HEADERS, create_body(customer=customer)
-        )
+        contract.validate_request("POST", "/epayment/v1/payments", EPAY_HEADERS, create_body(customer=customer))
 
 
 def test_receipt_ref_resolves_to_order_management_2_3_24() -> None:
@@ -113,9 +111,7 @@ def test_event_log_requires_name_not_paymentaction() -> None:
         "idempotencyKey": None,
         "success": True,
     }
-    contract.validate_response(
-        "GET", "/epayment/v1/payments/order-12345/events", 200, {}, [event], "application/json"
-    )
+    contract.validate_response("GET", "/epayment/v1/payments/order-12345/events", 200, {}, [event], "application/json")
     del event["name"]
     with pytest.raises(ContractError, match="name"):
         contract.validate_response(
@@ -154,9 +150,7 @@ def test_webhooks_problem_details_allows_no_extra_members() -> None:
         "detail": "x",
         "extraDetails": [{"name": "url", "reason": "r"}],
     }
-    contract.validate_response(
-        "POST", "/webhooks/v1/webhooks", 400, {"Content-Type": "application/problem+json"}, ok
-    )
+    contract.validate_response("POST", "/webhooks/v1/webhooks", 400, {"Content-Type": "application/problem+json"}, ok)
     with pytest.raises(ContractError):
         contract.validate_response(
             "POST",
@@ -228,9 +222,7 @@ def test_webhook_payload_validation() -> None:
 
 
 def test_schema_errors_names_the_field() -> None:
-    errors = contract.schema_errors(
-        "epayment", "CreatePaymentRequest", create_body(customer={"phoneNumber": "12"})
-    )
+    errors = contract.schema_errors("epayment", "CreatePaymentRequest", create_body(customer={"phoneNumber": "12"}))
     assert errors and errors[0][0] == "customer.phoneNumber", errors
     assert contract.schema_errors("epayment", "CreatePaymentRequest", create_body()) == []
 
@@ -240,9 +232,7 @@ def test_reference_follows_the_live_8_to_64_rule() -> None:
     contract.validate_request("GET", "/epayment/v1/payments/" + "r" * 64, EPAY_HEADERS)
     for bad in ("r" * 65, "r" * 7, "has_underscore"):
         with pytest.raises(ContractError):
-            contract.validate_request(
-                "POST", "/epayment/v1/payments", EPAY_HEADERS, create_body(reference=bad)
-            )
+            contract.validate_request("POST", "/epayment/v1/payments", EPAY_HEADERS, create_body(reference=bad))
 
 
 def test_contract_module_imports_no_web_framework() -> None:
@@ -251,10 +241,7 @@ def test_contract_module_imports_no_web_framework() -> None:
     import sys
     from pathlib import Path
 
-    code = (
-        "import sys, vipps_sandbox.contract\n"
-        "print('flask' in sys.modules, 'vipps_sandbox.server' in sys.modules)"
-    )
+    code = "import sys, vipps_sandbox.contract\nprint('flask' in sys.modules, 'vipps_sandbox.server' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -49,20 +49,14 @@ def test_create_push_message_with_phone_number(api: Api, sandbox: SandboxServer)
 def test_create_push_message_with_customer_token(api: Api, sandbox: SandboxServer) -> None:
     api.put("/qr/v1/merchant-callback/kasse-1", json={"locationDescription": "Kasse 1"})
     token = sandbox.state.scan(OTHER_PHONE, MSN, "kasse-1").token
-    api.create_payment(
-        "order-10002", customer={"customerToken": token}, customerInteraction="CUSTOMER_PRESENT"
-    )
+    api.create_payment("order-10002", customer={"customerToken": token}, customerInteraction="CUSTOMER_PRESENT")
     assert [p.reference for p in sandbox.state.pending_for_phone(OTHER_PHONE)] == ["order-10002"]
 
 
-def test_create_with_expired_or_foreign_customer_token(
-    api: Api, other_api: Api, sandbox: SandboxServer
-) -> None:
+def test_create_with_expired_or_foreign_customer_token(api: Api, other_api: Api, sandbox: SandboxServer) -> None:
     api.put("/qr/v1/merchant-callback/kasse-1", json={"locationDescription": "Kasse 1"})
     token = sandbox.state.scan(PHONE, MSN, "kasse-1").token
-    response = other_api.create_payment(
-        "order-10003", currency="DKK", customer={"customerToken": token}, expected=400
-    )
+    response = other_api.create_payment("order-10003", currency="DKK", customer={"customerToken": token}, expected=400)
     assert error_code(response) == "4050"
     sandbox.state.advance(901)
     response = api.create_payment("order-10003", customer={"customerToken": token}, expected=400)
@@ -70,9 +64,7 @@ def test_create_with_expired_or_foreign_customer_token(
 
 
 def test_create_with_personal_qr(api: Api, sandbox: SandboxServer) -> None:
-    api.create_payment(
-        "order-10004", customer={"personalQr": f"https://qr.vipps.no/28/2/01/031/{OTHER_PHONE}?v=1"}
-    )
+    api.create_payment("order-10004", customer={"personalQr": f"https://qr.vipps.no/28/2/01/031/{OTHER_PHONE}?v=1"})
     assert [p.reference for p in sandbox.state.pending_for_phone(OTHER_PHONE)] == ["order-10004"]
 
 
@@ -170,9 +162,7 @@ def test_create_needs_idempotency_key_and_msn(api: Api) -> None:
     api.call("POST", PAYMENTS, 400, check_request=False, json=_body("order-20001", 1000))
     headers = api.headers | {"Idempotency-Key": "k"}
     del headers["Merchant-Serial-Number"]
-    response = requests.post(
-        api.server.url + PAYMENTS, headers=headers, json=_body("order-20001", 1000), timeout=5
-    )
+    response = requests.post(api.server.url + PAYMENTS, headers=headers, json=_body("order-20001", 1000), timeout=5)
     assert response.status_code == 400
 
 
@@ -210,8 +200,7 @@ def test_long_living_payment(api: Api, sandbox: SandboxServer) -> None:
     soon = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     later = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (
-        error_code(api.create_payment("order-20005", expiresAt=soon, receipt=receipt, key="a", expected=400))
-        == "6120"
+        error_code(api.create_payment("order-20005", expiresAt=soon, receipt=receipt, key="a", expected=400)) == "6120"
     )
     assert error_code(api.create_payment("order-20005", expiresAt=later, key="b", expected=400)) == "6130"
     api.create_payment("order-20005", expiresAt=later, receipt=receipt, key="ok")
@@ -477,9 +466,7 @@ def test_force_approve_with_redirect_token(api: Api) -> None:
 
 def test_force_approve_errors(api: Api) -> None:
     api.create_payment("order-60003", 10000)
-    api.post(
-        "/epayment/v1/test/payments/order-60003/approve", 400, json={"customer": {"phoneNumber": OTHER_PHONE}}
-    )
+    api.post("/epayment/v1/test/payments/order-60003/approve", 400, json={"customer": {"phoneNumber": OTHER_PHONE}})
     api.post("/epayment/v1/test/payments/order-99999/approve", 404, json={"customer": {"phoneNumber": PHONE}})
 
 

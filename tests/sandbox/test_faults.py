@@ -20,10 +20,7 @@ def captured(api: Api, reference: str) -> int:
 def test_fail_n_times_then_succeed(api: Api) -> None:
     api.authorized_payment("order-80001", 10000)
     rule = api.server.faults.fail(503, operation="capture", times=2)
-    statuses = [
-        api.adjust("order-80001", "capture", 4000, key="retry-me", expected=None).status_code
-        for _ in range(3)
-    ]
+    statuses = [api.adjust("order-80001", "capture", 4000, key="retry-me", expected=None).status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
     assert rule.hits == 2
     assert captured(api, "order-80001") == 4000  # the failed attempts did nothing

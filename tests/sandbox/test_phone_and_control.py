@@ -44,9 +44,7 @@ def test_phone_page_without_or_with_bad_number(sandbox: SandboxServer) -> None:
 
 
 def test_scan_from_the_phone_sends_checked_in(api: Api, receiver: Receiver, sandbox: SandboxServer) -> None:
-    api.post(
-        "/webhooks/v1/webhooks", 201, json={"url": receiver.url + "/qr", "events": ["user.checked-in.v1"]}
-    )
+    api.post("/webhooks/v1/webhooks", 201, json={"url": receiver.url + "/qr", "events": ["user.checked-in.v1"]})
     api.put("/qr/v1/merchant-callback/kasse-1", json={"locationDescription": "Kasse 1"})
     response = form(sandbox, "/_sandbox/phone/scan", {"phone": PHONE, "msn": MSN, "qrId": "kasse-1"})
     assert "Checked+in+at+Kasse+1" in response.headers["Location"]
@@ -54,9 +52,7 @@ def test_scan_from_the_phone_sends_checked_in(api: Api, receiver: Receiver, sand
     token = item.json()["customerToken"]
     assert sandbox.state.customer_tokens[token].phone == PHONE
     # The merchant pushes a payment to that token; the phone shows it and pays it.
-    api.create_payment(
-        "order-90002", 2500, customer={"customerToken": token}, customerInteraction="CUSTOMER_PRESENT"
-    )
+    api.create_payment("order-90002", 2500, customer={"customerToken": token}, customerInteraction="CUSTOMER_PRESENT")
     page = requests.get(sandbox.url + response.headers["Location"], timeout=5).text
     assert 'data-reference="order-90002"' in page and "25,00 kr" in page
     form(sandbox, "/_sandbox/phone/approve", {"phone": PHONE, "msn": MSN, "reference": "order-90002"})
@@ -76,9 +72,7 @@ def test_reject_from_the_phone(api: Api, sandbox: SandboxServer) -> None:
     api.create_payment("order-90003")
     form(sandbox, "/_sandbox/phone/reject", {"phone": PHONE, "msn": MSN, "reference": "order-90003"})
     assert api.get("/epayment/v1/payments/order-90003").json()["state"] == "ABORTED"
-    response = form(
-        sandbox, "/_sandbox/phone/approve", {"phone": PHONE, "msn": MSN, "reference": "order-90003"}
-    )
+    response = form(sandbox, "/_sandbox/phone/approve", {"phone": PHONE, "msn": MSN, "reference": "order-90003"})
     assert "err=" in response.headers["Location"]
 
 
@@ -179,9 +173,7 @@ def test_scan_pending_approve_reject_expire_via_api(api: Api, sandbox: SandboxSe
     assert [p["reference"] for p in pending] == ["order-91001", "order-91002", "order-91003"]
     assert pending[0]["merchantName"] == "Kiosken AS" and pending[0]["amount"]["value"] == 1000
     assert (
-        ctl(sandbox, "POST", f"/payments/{MSN}/order-91001/approve", json={"phoneNumber": PHONE}).json()[
-            "state"
-        ]
+        ctl(sandbox, "POST", f"/payments/{MSN}/order-91001/approve", json={"phoneNumber": PHONE}).json()["state"]
         == "AUTHORIZED"
     )
     assert ctl(sandbox, "POST", f"/payments/{MSN}/order-91002/reject").json()["state"] == "ABORTED"
@@ -220,8 +212,6 @@ def test_deliveries_webhooks_clock_and_reset(api: Api, receiver: Receiver, sandb
 
 
 def test_unknown_api_path_gets_the_apis_error_shape(api: Api) -> None:
-    response = requests.get(
-        api.server.url + "/epayment/v1/nothing/here/at/all", headers=api.headers, timeout=5
-    )
+    response = requests.get(api.server.url + "/epayment/v1/nothing/here/at/all", headers=api.headers, timeout=5)
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"

@@ -25,9 +25,7 @@ def control(sandbox: SandboxServer, path: str, body: dict | None = None, expecte
 
 @pytest.fixture
 def pos(sandbox: SandboxServer, receiver: Receiver) -> dict:
-    control(
-        sandbox, "/callback-aliases", {"alias": "kiosk-notify", "url": receiver.url + "/mobilepay/notify"}
-    )
+    control(sandbox, "/callback-aliases", {"alias": "kiosk-notify", "url": receiver.url + "/mobilepay/notify"})
     return control(
         sandbox,
         "/pos",
@@ -53,9 +51,7 @@ def test_not_checked_in(api: Api, pos: dict) -> None:
     assert body["pollDelayInMs"] == 1000
 
 
-def test_checkin_notifies_and_answers(
-    api: Api, pos: dict, receiver: Receiver, sandbox: SandboxServer
-) -> None:
+def test_checkin_notifies_and_answers(api: Api, pos: dict, receiver: Receiver, sandbox: SandboxServer) -> None:
     result = control(sandbox, f"/pos/{POS_ID}/checkin", {"phoneNumber": PHONE})
     (item,) = receiver.wait_for(1)
     assert item.path == "/mobilepay/notify"
@@ -143,9 +139,7 @@ def test_integrator_token_works_for_checkin(sandbox: SandboxServer, pos: dict) -
     )
     assert answer.status_code == 200 and answer.json()["isUserCheckedIn"] is False
     assert (
-        requests.post(
-            url, auth=(basic[0], "wrong"), data={"grant_type": "client_credentials"}, timeout=5
-        ).status_code
+        requests.post(url, auth=(basic[0], "wrong"), data={"grant_type": "client_credentials"}, timeout=5).status_code
         == 401
     )
     assert requests.post(url, auth=basic, data={"grant_type": "password"}, timeout=5).status_code == 400

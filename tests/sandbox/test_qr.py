@@ -155,9 +155,7 @@ def test_mobilepay_beacon_conflicts(api: Api, other_api: Api) -> None:
     api.put(f"{QR_PATH}/mobilepay/{BEACON}", 200, json={"locationDescription": "Kasse 1"})
     other_api.put(f"{QR_PATH}/mobilepay/{BEACON}", 409, json={"locationDescription": "Kasse 1"})
     put_qr(api, "b1482233-17a1-434d-bcd1-6ea38b15eddb")
-    api.put(
-        f"{QR_PATH}/mobilepay/b1482233-17a1-434d-bcd1-6ea38b15eddb", 409, json={"locationDescription": "K"}
-    )
+    api.put(f"{QR_PATH}/mobilepay/b1482233-17a1-434d-bcd1-6ea38b15eddb", 409, json={"locationDescription": "K"})
     # ...and the regular endpoint cannot take over a migrated beacon.
     api.put(f"{QR_PATH}/{BEACON}", 400, json={"locationDescription": "Kasse"})
 
@@ -207,9 +205,7 @@ def test_exchange_errors(api: Api, other_api: Api, sandbox: SandboxServer) -> No
     # A token only works for the merchant whose QR was scanned.
     other_api.post(exchange, 400, json={"customer": {"customerToken": token}, "requestedData": ["MSISDN"]})
     sandbox.state.advance(15 * 60 + 1)  # customer tokens live 15 minutes
-    response = api.post(
-        exchange, 400, json={"customer": {"customerToken": token}, "requestedData": ["MSISDN"]}
-    )
+    response = api.post(exchange, 400, json={"customer": {"customerToken": token}, "requestedData": ["MSISDN"]})
     assert "expired" in response.json()["detail"]
 
 

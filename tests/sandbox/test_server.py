@@ -58,9 +58,7 @@ def test_seed_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(SEED), encoding="utf-8")
     with SandboxServer(config=fast_config(), seed=path) as server:
         assert token(server.url, "demo-client", "demo-secret", "demo-key").status_code == 200
-        assert (
-            token(server.url, "demo-client", "demo-secret", "demo-key-2").status_code == 200
-        )  # secondary key
+        assert token(server.url, "demo-client", "demo-secret", "demo-key-2").status_code == 200  # secondary key
         assert token(server.url, "dk-client", "dk-secret", "dk-key").status_code == 200
         assert server.state.merchants["445566"].currency == "DKK"
         assert server.state.phones == ["4798765432"]

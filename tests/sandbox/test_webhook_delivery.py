@@ -17,9 +17,7 @@ from .conftest import MSN, OTHER_MSN, PHONE, Api, Receiver, run_receiver
 EPAYMENT_EVENTS = sorted(contract.EPAYMENT_EVENT_TYPES)
 
 
-def register(
-    api: Api, receiver: Receiver, events: list[str], path: str = "/vipps/webhooks/?src=sandbox"
-) -> dict:
+def register(api: Api, receiver: Receiver, events: list[str], path: str = "/vipps/webhooks/?src=sandbox") -> dict:
     return api.post("/webhooks/v1/webhooks", 201, json={"url": receiver.url + path, "events": events}).json()
 
 
@@ -27,9 +25,7 @@ def names(receiver: Receiver, reference: str | None = None) -> list[str]:
     return [p["name"] for p in receiver.payloads() if reference is None or p.get("reference") == reference]
 
 
-def test_payment_events_are_delivered_signed_and_in_order(
-    api: Api, receiver: Receiver, sandbox: SandboxServer
-) -> None:
+def test_payment_events_are_delivered_signed_and_in_order(api: Api, receiver: Receiver, sandbox: SandboxServer) -> None:
     hook = register(api, receiver, EPAYMENT_EVENTS)
     api.create_payment("order-70001", 10000)
     sandbox.state.approve(MSN, "order-70001", PHONE)
@@ -100,9 +96,7 @@ def test_non_2xx_is_retried_until_success(api: Api, receiver: Receiver, sandbox:
 
 
 def test_no_answer_in_time_is_a_failure() -> None:
-    config = fast_config(
-        delivery=DeliveryConfig(webhook_retry_delays=[0.05], webhook_timeout=0.2, tick_interval=0.05)
-    )
+    config = fast_config(delivery=DeliveryConfig(webhook_retry_delays=[0.05], webhook_timeout=0.2, tick_interval=0.05))
     with SandboxServer(config=config) as server, run_receiver() as receiver:
         server.register_merchant(msn=MSN, client_id="c", client_secret="s", subscription_key="k")
         api = Api(server)
@@ -147,9 +141,7 @@ def test_failed_event_holds_back_later_events_of_the_same_payment(
     assert sequence.index(("order-70007", "CREATED")) < len(sequence) - 2
 
 
-def test_gives_up_after_the_schedule_and_unblocks(
-    api: Api, receiver: Receiver, sandbox: SandboxServer
-) -> None:
+def test_gives_up_after_the_schedule_and_unblocks(api: Api, receiver: Receiver, sandbox: SandboxServer) -> None:
     register(api, receiver, ["epayments.payment.created.v1", "epayments.payment.authorized.v1"])
     receiver.statuses = [500, 500, 500, 500]  # 1 attempt + 3 retries in fast_config
     api.create_payment("order-70008")

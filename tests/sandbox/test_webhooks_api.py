@@ -76,9 +76,7 @@ def test_register_validation(api: Api, body: dict, field: str) -> None:
 
 def test_only_one_checked_in_webhook_per_msn(api: Api, other_api: Api) -> None:
     register(api, ["user.checked-in.v1"])
-    problem = api.post(
-        HOOKS, 400, json={"url": "https://example.no/other", "events": ["user.checked-in.v1"]}
-    ).json()
+    problem = api.post(HOOKS, 400, json={"url": "https://example.no/other", "events": ["user.checked-in.v1"]}).json()
     assert "user.checked-in.v1" in problem["detail"]
     register(other_api, ["user.checked-in.v1"])  # another sales unit has its own allowance
 
@@ -86,9 +84,7 @@ def test_only_one_checked_in_webhook_per_msn(api: Api, other_api: Api) -> None:
 def test_at_most_25_registrations_per_event_type(api: Api) -> None:
     for n in range(25):
         register(api, ["epayments.payment.captured.v1"], url=f"https://example.no/hook/{n}")
-    api.post(
-        HOOKS, 400, json={"url": "https://example.no/hook/26", "events": ["epayments.payment.captured.v1"]}
-    )
+    api.post(HOOKS, 400, json={"url": "https://example.no/hook/26", "events": ["epayments.payment.captured.v1"]})
     register(api, ["epayments.payment.refunded.v1"])  # other event types are counted separately
 
 
@@ -96,7 +92,5 @@ def test_http_urls_can_be_refused_like_vipps() -> None:
     with SandboxServer(config=fast_config(allow_http_webhooks=False)) as server:
         server.register_merchant(msn="123456", client_id="c", client_secret="s", subscription_key="k")
         api = Api(server)
-        api.post(
-            HOOKS, 400, json={"url": "http://127.0.0.1:9/hook", "events": ["epayments.payment.created.v1"]}
-        )
+        api.post(HOOKS, 400, json={"url": "http://127.0.0.1:9/hook", "events": ["epayments.payment.created.v1"]})
         register(api, ["epayments.payment.created.v1"], url="https://127.0.0.1:9/hook")

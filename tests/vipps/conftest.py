@@ -39,9 +39,7 @@ def config() -> VippsConfig:
 
 @pytest.fixture
 def credentials() -> Credentials:
-    return Credentials(
-        msn=MSN, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, subscription_key=SUBSCRIPTION_KEY
-    )
+    return Credentials(msn=MSN, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, subscription_key=SUBSCRIPTION_KEY)
 
 
 @pytest.fixture

@@ -146,9 +146,7 @@ def validate_response(response: requests.Response) -> None:
     if spec_file is None:
         return
     try:
-        load(spec_file).validate_response(
-            RequestsOpenAPIRequest(_rehosted(request)), RequestsOpenAPIResponse(response)
-        )
+        load(spec_file).validate_response(RequestsOpenAPIRequest(_rehosted(request)), RequestsOpenAPIResponse(response))
     except Exception as exc:
         raise ContractError(f"response to {request.method} {request.url}: {_describe(exc)}") from exc
 

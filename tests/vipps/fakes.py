@@ -93,9 +93,7 @@ class FakeAdapter(BaseAdapter):
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Sent]:
         return [
-            s
-            for s in self.sent
-            if (method is None or s.request.method == method) and (path is None or s.path == path)
+            s for s in self.sent if (method is None or s.request.method == method) and (path is None or s.path == path)
         ]
 
     def api_calls(self) -> list[Sent]:

@@ -33,9 +33,7 @@ def test_every_operation_is_validated_against_its_spec(client, fake, op: Operati
 def test_all_client_operations_are_covered():
     from vipps import VippsClient
 
-    public = {
-        name for name in dir(VippsClient) if not name.startswith("_") and callable(getattr(VippsClient, name))
-    }
+    public = {name for name in dir(VippsClient) if not name.startswith("_") and callable(getattr(VippsClient, name))}
     assert public - {"fetch_access_token", "access_token"} == {op.name for op in OPERATIONS}
 
 
@@ -162,9 +160,7 @@ def test_servers_patch_maps_wire_paths_onto_base_paths():
 
 def test_post_bodies_are_checked():
     with pytest.raises(contract.ContractError):
-        contract.validate_request(
-            prepared("POST", "/webhooks/v1/webhooks", json={"url": "https://x.example"})
-        )
+        contract.validate_request(prepared("POST", "/webhooks/v1/webhooks", json={"url": "https://x.example"}))
     with pytest.raises(contract.ContractError):
         contract.validate_request(
             prepared(
@@ -174,9 +170,7 @@ def test_post_bodies_are_checked():
             )
         )
     with pytest.raises(contract.ContractError):
-        contract.validate_request(
-            prepared("PUT", "/qr/v1/merchant-callback/k", json={"locationDescription": "x" * 37})
-        )
+        contract.validate_request(prepared("PUT", "/qr/v1/merchant-callback/k", json={"locationDescription": "x" * 37}))
 
 
 def test_unknown_paths_are_errors_not_silently_skipped():

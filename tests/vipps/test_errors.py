@@ -68,9 +68,7 @@ def test_status_families(client, fake, status, retryable):
 
 
 def test_problem_json_fields_and_vipps_error_code(client, fake):
-    fake.add(
-        "POST", f"{PAYMENT_PATH}/capture", status=400, body=PROBLEM, content_type="application/problem+json"
-    )
+    fake.add("POST", f"{PAYMENT_PATH}/capture", status=400, body=PROBLEM, content_type="application/problem+json")
     with pytest.raises(VippsAPIError) as info:
         client.capture_payment(REFERENCE, Amount("NOK", 9_999_999), idempotency_key="cap-1")
     error = info.value
@@ -110,9 +108,7 @@ def test_error_without_json_body(client, fake):
 
 
 def test_429_retry_after_seconds(client, fake):
-    error = fail_get_payment(
-        client, fake, 429, body={"title": "Too many requests"}, headers={"Retry-After": "7"}
-    )
+    error = fail_get_payment(client, fake, 429, body={"title": "Too many requests"}, headers={"Retry-After": "7"})
     assert error.retryable is True
     assert error.retry_after == 7.0
 

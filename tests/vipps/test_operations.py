@@ -228,10 +228,7 @@ def test_create_payment_web_redirect_and_qr_return_redirect_url(client, fake):
         user_flow="QR",
         qr_format=QrFormat("IMAGE/PNG", 400),
     )
-    assert (
-        client.create_payment(web, idempotency_key="k1").redirect_url
-        == "https://landing.vipps.no?token=abc123"
-    )
+    assert client.create_payment(web, idempotency_key="k1").redirect_url == "https://landing.vipps.no?token=abc123"
     client.create_payment(qr, idempotency_key="k2")
 
     first, second = (s.json for s in fake.api_calls())

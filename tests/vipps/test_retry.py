@@ -135,9 +135,7 @@ def test_transport_errors_are_retried():
     assert len(calls) == 2
 
 
-@pytest.mark.parametrize(
-    "error", [VippsValidationError("bad"), VippsError("unknown"), KeyError("bug")], ids=type
-)
+@pytest.mark.parametrize("error", [VippsValidationError("bad"), VippsError("unknown"), KeyError("bug")], ids=type)
 def test_non_retryable_and_foreign_exceptions_propagate_immediately(error):
     fn, calls = failing(error)
     with pytest.raises(type(error)):

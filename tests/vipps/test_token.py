@@ -179,8 +179,6 @@ def test_a_broken_cache_falls_back_to_fetching(config, credentials, session, fak
 
 
 def test_access_token_repr_hides_the_token():
-    token = AccessToken.from_json(
-        {"access_token": ACCESS_TOKEN, "expires_in": "3599", "token_type": "Bearer"}
-    )
+    token = AccessToken.from_json({"access_token": ACCESS_TOKEN, "expires_in": "3599", "token_type": "Bearer"})
     assert ACCESS_TOKEN not in repr(token)
     assert token.expires_on is None

@@ -36,9 +36,7 @@ MSN_RE = re.compile(r"^[0-9]{4,10}$")
 PHONE_RE = re.compile(r"^\d{10,15}$")
 # Not documented by Vipps (CONTRACTS §5.1, UNCONFIRMED); a lenient superset of the safe rule.
 MERCHANT_QR_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-BEACON_ID_RE = re.compile(
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d{15})$"
-)
+BEACON_ID_RE = re.compile(r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d{15})$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 BRAND_ID_RE = re.compile(r"^(MPPOS|POSDK|POSFI)[A-Za-z0-9]{5}$")
 LOCATION_ID_RE = re.compile(r"^[A-Za-z0-9]{5}$")
@@ -86,10 +84,7 @@ class SandboxConfig:
 
 def _iso(moment: float) -> str:
     """``2023-08-14T12:48:46.260Z`` (milliseconds, UTC), as Vipps writes timestamps."""
-    return (
-        datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{int(moment * 1000) % 1000:03d}Z"
-    )
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(moment * 1000) % 1000:03d}Z"
 
 
 def _iso7(moment: float) -> str:

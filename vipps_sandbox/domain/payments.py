@@ -64,16 +64,12 @@ class PaymentsMixin(StateBase):
     ) -> dict[str, Any]:
         """POST /epayment/v1/payments; returns the CreatePaymentResponse."""
         if not isinstance(body, dict):
-            raise SandboxError(
-                400, "The request body must be a JSON object", fields=[("body", "invalid JSON")]
-            )
+            raise SandboxError(400, "The request body must be a JSON object", fields=[("body", "invalid JSON")])
         reference = body.get("reference")
         # The spec's schema (patched to the live 8-64 reference rule, see contract.py).
         problems = contract.schema_errors("epayment", "CreatePaymentRequest", body)
         if problems:
-            raise SandboxError(
-                400, "One or more validation errors occurred.", title="Bad Request", fields=problems
-            )
+            raise SandboxError(400, "One or more validation errors occurred.", title="Bad Request", fields=problems)
 
         amount = body["amount"]
         currency, value = amount["currency"], amount["value"]
@@ -139,9 +135,7 @@ class PaymentsMixin(StateBase):
         if metadata:
             for key, meta_value in metadata.items():
                 if len(key) > 100:
-                    raise SandboxError(
-                        400, "Metadata key too long", title="Metadata key length exceeded", code="4120"
-                    )
+                    raise SandboxError(400, "Metadata key too long", title="Metadata key length exceeded", code="4120")
                 if len(meta_value) > 500:
                     raise SandboxError(
                         400, "Metadata value too long", title="Metadata value length exceeded", code="4130"
@@ -245,9 +239,7 @@ class PaymentsMixin(StateBase):
                 code="6130",
                 title="Long living payments require a receipt",
             )
-        expires = datetime.fromisoformat(
-            body["expiresAt"].replace("z", "Z").replace("Z", "+00:00")
-        ).timestamp()
+        expires = datetime.fromisoformat(body["expiresAt"].replace("z", "Z").replace("Z", "+00:00")).timestamp()
         if expires < now + 600:
             raise SandboxError(
                 400,
@@ -366,9 +358,7 @@ class PaymentsMixin(StateBase):
 
     def cancel(self, merchant: Merchant, reference: str, body: Any, key: str | None) -> dict[str, Any]:
         if body is not None and not isinstance(body, dict):
-            raise SandboxError(
-                400, "The request body must be a JSON object", fields=[("body", "invalid JSON")]
-            )
+            raise SandboxError(400, "The request body must be a JSON object", fields=[("body", "invalid JSON")])
         transaction_only = bool((body or {}).get("cancelTransactionOnly", False))
         with self.lock:
             payment = self._payment(merchant.msn, reference)
@@ -450,9 +440,7 @@ class PaymentsMixin(StateBase):
         with self.lock:
             payment = self._payment(msn, reference)
             if payment.state != "CREATED":
-                raise SandboxError(
-                    400, f"A {payment.state} payment cannot be rejected", title="Reject failed"
-                )
+                raise SandboxError(400, f"A {payment.state} payment cannot be rejected", title="Reject failed")
             if phone is not None and payment.target_phone and normalize_phone(phone) != payment.target_phone:
                 raise SandboxError(400, "The payment request was sent to another phone number")
             self._transition(payment, "ABORTED", payment.amount, None)

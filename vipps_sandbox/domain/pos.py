@@ -18,9 +18,7 @@ class PosMixin(StateBase):
     def add_callback_alias(self, alias: str, url: str) -> None:
         """MobilePay's allow-listed notification URL, known by its CallbackAlias (≤36 chars)."""
         if not alias or len(alias) > 36:
-            raise SandboxError(
-                400, "The callback alias must be 1-36 characters", fields=[("alias", "1-36 chars")]
-            )
+            raise SandboxError(400, "The callback alias must be 1-36 characters", fields=[("alias", "1-36 chars")])
         if urlsplit(url).scheme not in ("http", "https"):
             raise SandboxError(400, "The notification URL must be http(s)", fields=[("url", "must be a URL")])
         with self.lock:
@@ -62,8 +60,7 @@ class PosMixin(StateBase):
             pos = PointOfSale(
                 pos_id=pos_id,
                 msn=msn,
-                merchant_id=merchant_id
-                or str(uuid.uuid5(uuid.NAMESPACE_URL, f"vipps-sandbox-merchant:{msn}")),
+                merchant_id=merchant_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"vipps-sandbox-merchant:{msn}")),
                 merchant_brand_id=merchant_brand_id,
                 merchant_location_id=merchant_location_id,
                 merchant_pos_id=merchant_pos_id,

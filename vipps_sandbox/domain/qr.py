@@ -104,9 +104,7 @@ class QrMixin(StateBase):
                     )
             existing = self.qr_codes.get((merchant.msn, beacon_id))
             if existing is not None and existing.kind != "mobilepay":
-                raise SandboxError(
-                    409, "A merchant callback QR with this id already exists", extra={"id": beacon_id}
-                )
+                raise SandboxError(409, "A merchant callback QR with this id already exists", extra={"id": beacon_id})
             if existing is not None:
                 existing.location_description = location
                 return existing, False

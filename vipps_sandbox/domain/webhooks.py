@@ -22,13 +22,9 @@ class WebhooksMixin(StateBase):
         parts = urlsplit(url)
         allowed = ("https", "http") if self.config.allow_http_webhooks else ("https",)
         if parts.scheme not in allowed or not parts.hostname:
-            raise SandboxError(
-                400, "The URL must be an absolute https URL", fields=[("url", "must use https")]
-            )
+            raise SandboxError(400, "The URL must be an absolute https URL", fields=[("url", "must use https")])
         if not events:
-            raise SandboxError(
-                400, "At least one event type is required", fields=[("events", "must not be empty")]
-            )
+            raise SandboxError(400, "At least one event type is required", fields=[("events", "must not be empty")])
         unknown = [e for e in events if e not in KNOWN_EVENT_TYPES]
         if unknown:
             raise SandboxError(
@@ -66,9 +62,7 @@ class WebhooksMixin(StateBase):
 
     def list_webhooks(self, merchant: Merchant) -> list[Webhook]:
         with self.lock:
-            return sorted(
-                (w for w in self.webhooks.values() if w.msn == merchant.msn), key=lambda w: w.created_at
-            )
+            return sorted((w for w in self.webhooks.values() if w.msn == merchant.msn), key=lambda w: w.created_at)
 
     def delete_webhook(self, merchant: Merchant, webhook_id: str) -> None:
         if not UUID_RE.match(webhook_id):

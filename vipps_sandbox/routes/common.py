@@ -64,9 +64,7 @@ def _check_common_headers(msn_required: bool, msn_pattern: bool) -> None:
     for name in SYSTEM_HEADERS:
         value = request.headers.get(name)
         if value is not None and len(value) > 30:
-            raise SandboxError(
-                400, f"The {name} header is longer than 30 characters", fields=[(name, "maxLength 30")]
-            )
+            raise SandboxError(400, f"The {name} header is longer than 30 characters", fields=[(name, "maxLength 30")])
     msn = request.headers.get("Merchant-Serial-Number")
     if msn is None and msn_required:
         raise SandboxError(
@@ -96,9 +94,7 @@ def _authenticate(state: SandboxState, auth: str) -> Merchant | None:
     return found
 
 
-def operation(
-    api: str, operation_id: str, auth: str = "merchant", msn_required: bool = False
-) -> Callable[[F], F]:
+def operation(api: str, operation_id: str, auth: str = "merchant", msn_required: bool = False) -> Callable[[F], F]:
     """Wrap an endpoint: faults, then authentication and header checks, then the handler.
 
     ``auth``: "merchant" (Bearer token + matching Ocp-Apim-Subscription-Key), "token" (Bearer
@@ -122,9 +118,7 @@ def operation(
             if fate.timeout is not None:
                 # Nothing happens; the answer comes after the client has given up.
                 state.sleep(fate.timeout)
-                return render(
-                    api, SandboxError(504, "Injected timeout (sandbox)"), request.path, operation_id
-                )
+                return render(api, SandboxError(504, "Injected timeout (sandbox)"), request.path, operation_id)
             try:
                 g.merchant = _authenticate(state, auth)
                 if api != "pos":

@@ -103,10 +103,7 @@ def list_merchants() -> Response:
 @bp.get("/qr-codes")
 def list_qr_codes() -> Response:
     return json_response(
-        [
-            qr_wire(qr) | {"kind": qr.kind, "category": qr.category}
-            for qr in current_state().list_callback_qrs()
-        ]
+        [qr_wire(qr) | {"kind": qr.kind, "category": qr.category} for qr in current_state().list_callback_qrs()]
     )
 
 

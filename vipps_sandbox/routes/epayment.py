@@ -30,9 +30,7 @@ def _idempotency_key(required: bool = True) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None or not key.strip():
         if required:
-            raise SandboxError(
-                400, "The Idempotency-Key header is required", fields=[("Idempotency-Key", "required")]
-            )
+            raise SandboxError(400, "The Idempotency-Key header is required", fields=[("Idempotency-Key", "required")])
         return None
     if len(key) > 50:
         raise SandboxError(
@@ -43,9 +41,7 @@ def _idempotency_key(required: bool = True) -> str | None:
     return key
 
 
-def _idempotent(
-    operation_id: str, reference: str, key: str | None, status: int, action: Callable[[], Any]
-) -> Response:
+def _idempotent(operation_id: str, reference: str, key: str | None, status: int, action: Callable[[], Any]) -> Response:
     """Run ``action`` under the Idempotency-Key rules; errors are remembered like successes."""
     state = current_state()
     content_type = "application/problem+json" if operation_id != "createPayment" else "application/json"

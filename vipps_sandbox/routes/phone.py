@@ -118,9 +118,7 @@ def phone_page() -> str:
 def phone_scan() -> Response:
     form = request.form
     try:
-        token = current_state().scan(
-            form.get("phone", ""), msn=form.get("msn"), merchant_qr_id=form.get("qrId")
-        )
+        token = current_state().scan(form.get("phone", ""), msn=form.get("msn"), merchant_qr_id=form.get("qrId"))
     except SandboxError as exc:
         return _back(form.get("phone"), error=exc.detail)
     state = current_state()
