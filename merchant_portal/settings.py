@@ -6,18 +6,22 @@ file-system Celery broker, a file cache and the local Vipps sandbox. Production 
 in README.md ("Configuration"); `manage.py check --deploy --fail-level WARNING` then passes.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 # A development key: `check --deploy` (security.W009 and portal.E001) refuses it.
 DEV_SECRET_KEY = "django-insecure-dev-only-vipps-merchant-portal-change-me"
 # A development Fernet key (urlsafe base64 of 32 bytes): `check --deploy` (portal.E002) refuses it.
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LWRvLW5vdC11c2UtISE="
+
+# Local state of the embedded defaults (SQLite file, broker folders, cache, sandbox files). Read first because
+# the defaults below are paths inside it.
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
 
 env = environ.Env(
     DEBUG=(bool, False),

@@ -22,7 +22,7 @@ class SalesUnitForm(forms.ModelForm):
         fields = ["name", "msn", "market", "currency", "environment", "client_id", "client_secret", "subscription_key"]
         help_texts = {
             "msn": "The Merchant Serial Number of the sales unit, from the business portal.",
-            "client_id": "From the business portal: Utvikler / Developer → API keys.",
+            "client_id": "From the business portal: For developers → API keys.",
         }
 
     def __init__(self, *args, **kwargs):
