@@ -47,7 +47,7 @@ def running_product(tmp_path):
             [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
         assert result.returncode == 0, result.stderr
-    log = open(tmp_path / "honcho.log", "w")
+    log = open(tmp_path / "honcho.log", "w")  # noqa: SIM115  (outlives this block: closed in finally)
     proc = subprocess.Popen(
         [str(BIN / "honcho"), "start", "-f", "Procfile"],
         cwd=ROOT,
