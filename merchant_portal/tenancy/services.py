@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -83,6 +86,42 @@ def sales_unit_delete(*, sales_unit: SalesUnit, actor) -> None:
         data={"msn": sales_unit.msn},
     )
     sales_unit.delete()
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    ok: bool
+    message: str
+
+
+def sales_unit_test_connection(*, sales_unit: SalesUnit, actor) -> ConnectionResult:
+    """Ask Vipps for a fresh access token with the stored keys: proves MSN, keys and environment agree."""
+    from vipps import VippsAPIError, VippsError
+
+    from .vipps import WrongEnvironment, vipps_client_for
+
+    try:
+        token = vipps_client_for(sales_unit).fetch_access_token()
+        result = ConnectionResult(
+            True, f"Connected: Vipps issued an access token valid for {token.expires_in // 60} min."
+        )
+    except WrongEnvironment as exc:
+        result = ConnectionResult(False, str(exc))
+    except VippsAPIError as exc:
+        hint = " Check the client id, client secret and subscription key." if exc.status in (401, 403) else ""
+        result = ConnectionResult(
+            False, f"Vipps refused the keys (HTTP {exc.status}: {exc.title or exc.detail}).{hint}"
+        )
+    except VippsError as exc:
+        result = ConnectionResult(False, f"Could not reach Vipps at {settings.VIPPS_BASE_URL}: {exc}")
+    log_action(
+        merchant=sales_unit.merchant,
+        actor=actor,
+        action="sales_unit.connection_tested",
+        target=sales_unit,
+        data={"ok": result.ok},
+    )
+    return result
 
 
 def set_password_path(user) -> str:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("sales-units/<int:pk>/", views.SalesUnitDetailView.as_view(), name="sales_unit_detail"),
     path("sales-units/<int:pk>/edit/", views.SalesUnitUpdateView.as_view(), name="sales_unit_update"),
     path("sales-units/<int:pk>/delete/", views.SalesUnitDeleteView.as_view(), name="sales_unit_delete"),
+    path(
+        "sales-units/<int:pk>/test-connection/",
+        views.SalesUnitTestConnectionView.as_view(),
+        name="sales_unit_test_connection",
+    ),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/add/", views.MemberAddView.as_view(), name="member_add"),
     path("members/<int:pk>/", views.MemberEditView.as_view(), name="member_edit"),

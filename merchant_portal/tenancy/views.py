@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from merchant_portal.audit.selectors import audit_entries_for_merchant
@@ -13,6 +14,7 @@ from .models import Membership, SalesUnit
 from .roles import Perm
 from .scoping import MerchantMixin, ScopedObjectMixin
 from .selectors import members_for_merchant, memberships_for_user, sales_units_for_merchant
+from .vipps import environment_mismatch, portal_environment
 
 
 @login_required
@@ -60,6 +62,9 @@ class SalesUnitDetailView(ScopedObjectMixin, DetailView):
     template_name = "tenancy/sales_unit_detail.html"
     context_object_name = "sales_unit"
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(environment_problem=environment_mismatch(self.object), **kwargs)
+
 
 class SalesUnitCreateView(MerchantMixin, FormView):
     permission = Perm.MANAGE_CREDENTIALS
@@ -68,7 +73,8 @@ class SalesUnitCreateView(MerchantMixin, FormView):
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
-        kwargs["instance"] = SalesUnit(merchant=self.request.merchant)
+        environment = portal_environment() or SalesUnit._meta.get_field("environment").default
+        kwargs["instance"] = SalesUnit(merchant=self.request.merchant, environment=environment)
         return kwargs
 
     def form_valid(self, form):
@@ -108,6 +114,18 @@ class SalesUnitDeleteView(ScopedObjectMixin, DetailView):
         services.sales_unit_delete(sales_unit=unit, actor=request.user)
         messages.success(request, f"Sales unit {unit.name} deleted.")
         return redirect("sales_unit_list", merchant_slug=request.merchant.slug)
+
+
+class SalesUnitTestConnectionView(ScopedObjectMixin, View):
+    model = SalesUnit
+    permission = Perm.MANAGE_CREDENTIALS
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        unit = self.get_object()
+        result = services.sales_unit_test_connection(sales_unit=unit, actor=request.user)
+        (messages.success if result.ok else messages.error)(request, result.message)
+        return redirect("sales_unit_detail", merchant_slug=request.merchant.slug, pk=unit.pk)
 
 
 # Members -------------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL"))}
+    local = ("DATABASE_URL", "CELERY_", "CACHE_URL", "VAR_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(local)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

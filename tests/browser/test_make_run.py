@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -85,24 +83,17 @@ def wait_healthy(url: str, log: Path, timeout: float = 60) -> dict:
     raise AssertionError(f"not healthy in {timeout} s: {last}\n{log.read_text()[-4000:]}")
 
 
-def test_make_run_serves_the_demo_merchant_with_every_process_up(running_product):
-    from playwright.sync_api import sync_playwright
-
+def test_make_run_serves_the_demo_merchant_with_every_process_up(running_product, page, shot):
     health = wait_healthy(running_product["web"], running_product["log"])
     assert health["database"]["ok"] and health["broker"]["ok"] and health["worker"]["ok"]
     assert requests.get(f"{running_product['sandbox']}/_sandbox/phone", timeout=5).status_code == 200
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(running_product["web"] + "/")
-        page.get_by_label("Username").fill("demo")
-        page.get_by_label("Password").fill("vipps-demo-2026")
-        page.screenshot(path=str(ARTIFACTS / "make-run-01-login.png"))
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_test_id("current-merchant").wait_for()
-        assert page.get_by_test_id("current-merchant").inner_text() == "Demo Kiosk AS"
-        assert page.get_by_test_id("sales-unit-count").inner_text() == "2"
-        page.screenshot(path=str(ARTIFACTS / "make-run-02-dashboard.png"), full_page=True)
-        browser.close()
+    page.goto(running_product["web"] + "/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("vipps-demo-2026")
+    shot("login")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_test_id("current-merchant").wait_for()
+    assert page.get_by_test_id("current-merchant").inner_text() == "Demo Kiosk AS"
+    assert page.get_by_test_id("sales-unit-count").inner_text() == "2"
+    shot("dashboard")
