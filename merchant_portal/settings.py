@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "merchant_portal.core",
     "merchant_portal.tenancy",
     "merchant_portal.audit",
+    "qrcodes",
+    "webhooks_app",
+    "payments",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,9 @@ from merchant_portal.tenancy import views as tenancy_views
 
 merchant_patterns = [
     path("", include("merchant_portal.tenancy.urls")),
+    path("", include("qrcodes.urls")),
+    path("", include("payments.urls")),
+    path("", include("webhooks_app.urls")),
     path("audit/", AuditLogView.as_view(), name="audit_log"),
 ]
 
@@ -29,6 +32,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("hooks/", include("webhooks_app.public_urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

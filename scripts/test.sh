@@ -79,7 +79,7 @@ trap cleanup EXIT
 
 say "Starting PostgreSQL on 127.0.0.1:$PG_PORT and Redis on 127.0.0.1:$REDIS_PORT"
 mkdir -p "$SERVICES_DIR/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$SERVICES_DIR/pg"
+[ "$(id -u)" = 0 ] && chown -R postgres "$SERVICES_DIR"
 as_pg "$PG_BIN/initdb" -D "$SERVICES_DIR/pg" -U postgres -A trust -E UTF8 >"$SERVICES_DIR/initdb.log" 2>&1 \
   || { cat "$SERVICES_DIR/initdb.log"; die "initdb"; }
 as_pg "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -l "$SERVICES_DIR/pg.log" -w \

@@ -1,16 +1,16 @@
 """Every merchant-scoped URL: outsiders get 404, roles get 403 where their permission is missing.
 
-The URL list is read from the URL configuration, so a new merchant view is covered (and must be given its
-object here) as soon as it exists.
+The URL list is read from the URL configuration, so a new merchant view is covered as soon as it exists; its
+app's tests/<app>/scoping.py must say which objects its URL points at (tests/scoping.py).
 """
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from merchant_portal.tenancy.models import Membership
 from merchant_portal.tenancy.roles import ROLE_PERMISSIONS, Role
 from tests.conftest import client_for
-from tests.factories import MembershipFactory, SalesUnitFactory
+from tests.factories import SalesUnitFactory
+from tests.scoping import merchant_url_kwargs
 
 MERCHANT_PREFIX = "m/<slug:merchant_slug>/"
 
@@ -30,50 +30,32 @@ def merchant_url_names() -> list[str]:
     return sorted(set(names))
 
 
-# Each merchant view that takes an object id, and which object of the merchant to give it. A new view must be
-# listed here or in VIEWS_WITHOUT_OBJECT: test_every_merchant_view_is_known_to_this_test fails otherwise.
-VIEWS_WITH_OBJECT = {
-    "sales_unit_detail": "sales_unit",
-    "sales_unit_update": "sales_unit",
-    "sales_unit_delete": "sales_unit",
-    "sales_unit_test_connection": "sales_unit",
-    "member_edit": "membership",
-}
-VIEWS_WITHOUT_OBJECT = {"dashboard", "sales_unit_list", "sales_unit_create", "member_list", "member_add", "audit_log"}
-
-
-def object_kwargs(name: str, objects: dict) -> dict:
-    return {"pk": objects[VIEWS_WITH_OBJECT[name]].pk} if name in VIEWS_WITH_OBJECT else {}
-
-
 @pytest.fixture
 def acme_objects(acme, alice, acme_unit):
-    viewer = MembershipFactory(merchant=acme, role=Role.VIEWER, user__username="victor")
-    return {"sales_unit": acme_unit, "membership": viewer}
+    return merchant_url_kwargs(acme)
 
 
 @pytest.fixture
 def other_objects(other, charlie, other_unit):
-    return {"sales_unit": other_unit, "membership": Membership.objects.get(user=charlie)}
+    return merchant_url_kwargs(other)
 
 
-def test_every_merchant_view_is_known_to_this_test():
-    names = set(merchant_url_names())
-    assert names == set(VIEWS_WITH_OBJECT) | VIEWS_WITHOUT_OBJECT
+def test_every_merchant_view_is_known_to_this_test(acme):
+    assert set(merchant_url_names()) == set(merchant_url_kwargs(acme))
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_outsider_gets_404_on_every_merchant_url(method, acme, acme_objects, charlie):
     client = client_for(charlie)
     for name in merchant_url_names():
-        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **acme_objects[name]})
         response = getattr(client, method)(url)
         assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
 
 
 def test_anonymous_is_sent_to_login_on_every_merchant_url(client, acme, acme_objects):
     for name in merchant_url_names():
-        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **acme_objects[name]})
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("login")), url
 
@@ -81,7 +63,7 @@ def test_anonymous_is_sent_to_login_on_every_merchant_url(client, acme, acme_obj
 def test_member_asking_for_another_merchants_object_by_id_gets_404(acme, alice, acme_objects, other_objects):
     client = client_for(alice)
     for name in merchant_url_names():
-        kwargs = object_kwargs(name, other_objects)
+        kwargs = other_objects[name]
         if not kwargs:
             continue
         url = reverse(name, kwargs={"merchant_slug": acme.slug, **kwargs})
@@ -101,7 +83,7 @@ def test_each_role_gets_403_exactly_where_its_permission_is_missing(role, acme, 
     client = client_for(make_member(role))
     checked = 0
     for name in merchant_url_names():
-        url = reverse(name, kwargs={"merchant_slug": acme.slug, **object_kwargs(name, acme_objects)})
+        url = reverse(name, kwargs={"merchant_slug": acme.slug, **acme_objects[name]})
         permission = resolve(url).func.view_class.permission
         allowed = permission in ROLE_PERMISSIONS[role]
         view_class = resolve(url).func.view_class

@@ -30,3 +30,13 @@ def test_seed_demo_is_idempotent_and_tells_the_sandbox_the_same_keys(db, tmp_pat
     assert {u.currency for u in units.values()} == {"NOK", "DKK"}
     assert "log in as 'demo' with password 'vipps-demo-2026'" in capsys.readouterr().out
     assert oct(seed.stat().st_mode)[-3:] == "600"
+
+
+def test_create_merchant_command_makes_an_owner_with_a_set_password_link(db, capsys):
+    call_command("create_merchant", "Fjord Vending AS", owner="Owner@Fjord.no")
+    out = capsys.readouterr().out
+    merchant = Merchant.objects.get(name="Fjord Vending AS")
+    owner = get_user_model().objects.get(email="owner@fjord.no")
+    assert Membership.objects.get(merchant=merchant, user=owner).role == Role.OWNER
+    assert f"/m/{merchant.slug}/" in out and "/accounts/set-password/" in out
+    assert not owner.has_usable_password()

@@ -1,0 +1,2 @@
+# Endpoints that Vipps and MobilePay call (no login; authenticated by signature), mounted under /hooks/.
+urlpatterns = []
