@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 
 import environ
 
+from payments import schedule as payments_schedule
+from qrcodes import schedule as qrcodes_schedule
+from webhooks_app import schedule as webhooks_schedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A development key: `check --deploy` (security.W009 and portal.E001) refuses it.
@@ -230,6 +234,9 @@ else:
     }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "merchant_portal.core.tasks.worker_heartbeat", "schedule": 30.0},
+    **qrcodes_schedule.BEAT_SCHEDULE,
+    **webhooks_schedule.BEAT_SCHEDULE,
+    **payments_schedule.BEAT_SCHEDULE,
 }
 WORKER_HEARTBEAT_MAX_AGE = env("WORKER_HEARTBEAT_MAX_AGE")
 

@@ -9,6 +9,7 @@ from django.test import Client
 
 from merchant_portal.tenancy.roles import Role
 from tests.factories import MembershipFactory, MerchantFactory, SalesUnitFactory, UserFactory
+from vipps_sandbox.server import SandboxServer, fast_config
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +71,24 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def sandbox(settings):
+    """The Vipps sandbox in-process on a free loopback port; VIPPS_BASE_URL points at it."""
+    with SandboxServer(config=fast_config()) as server:
+        settings.VIPPS_BASE_URL = server.url
+        yield server
+
+
+@pytest.fixture
+def sandbox_unit(sandbox, acme_unit):
+    """acme's sales unit, known to the sandbox with the same keys."""
+    sandbox.register_merchant(
+        msn=acme_unit.msn,
+        client_id=acme_unit.client_id,
+        client_secret=acme_unit.client_secret,
+        subscription_key=acme_unit.subscription_key,
+        currency=acme_unit.currency,
+    )
+    return acme_unit
