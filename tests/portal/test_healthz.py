@@ -30,11 +30,10 @@ def test_unhealthy_when_the_heartbeat_is_stale(client, db, settings):
 
 
 @pytest.fixture
-def unreachable_broker():
-    old = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
-    yield
-    celery_app.conf.broker_url = old
+def unreachable_broker(monkeypatch):
+    connect = celery_app.connection_for_write
+    # The discard port: nothing listens there.
+    monkeypatch.setattr(celery_app, "connection_for_write", lambda: connect(url="redis://127.0.0.1:9/0"))
 
 
 def test_unhealthy_when_the_broker_is_unreachable(client, db, unreachable_broker):
