@@ -114,3 +114,40 @@ class SalesUnit(models.Model):
     @property
     def subscription_key_masked(self) -> str:
         return mask_secret(self.subscription_key)
+
+
+class VippsCall(models.Model):
+    """One HTTP exchange with Vipps (the outbound call log), recorded by the client's on_call hook.
+
+    Headers and bodies are stored masked (vipps.masking): no secret, token or full phone number.
+    """
+
+    sales_unit = models.ForeignKey(SalesUnit, on_delete=models.CASCADE, related_name="vipps_calls")
+    started_at = models.DateTimeField(db_index=True)
+    operation = models.CharField(max_length=60)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    # The ePayment reference in the path, so a payment's page can list its calls.
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=50, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    merchant_lookup = "sales_unit__merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["sales_unit", "-started_at"], name="vippscall_unit_time")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status_code or self.error[:40]}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and self.status_code < 400

@@ -1,7 +1,8 @@
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
 from django.db.models import QuerySet
 
-from .models import Membership, SalesUnit
+from .models import Membership, SalesUnit, VippsCall
 
 
 def membership_for_user(*, user: AbstractBaseUser, merchant_slug: str) -> Membership | None:
@@ -18,3 +19,12 @@ def members_for_merchant(*, merchant) -> QuerySet[Membership]:
 
 def sales_units_for_merchant(*, merchant) -> QuerySet[SalesUnit]:
     return SalesUnit.objects.for_merchant(merchant).order_by("name")
+
+
+def vipps_calls_for_sales_unit(
+    *, sales_unit: SalesUnit, failed_only: bool = False, limit: int = 200
+) -> list[VippsCall]:
+    qs = VippsCall.objects.filter(sales_unit=sales_unit)
+    if failed_only:
+        qs = qs.filter(models.Q(status_code__isnull=True) | models.Q(status_code__gte=400))
+    return list(qs.order_by("-started_at", "-id")[:limit])

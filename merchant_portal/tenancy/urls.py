@@ -15,6 +15,7 @@ urlpatterns = [
         views.SalesUnitTestConnectionView.as_view(),
         name="sales_unit_test_connection",
     ),
+    path("sales-units/<int:pk>/calls/", views.SalesUnitCallLogView.as_view(), name="sales_unit_calls"),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/add/", views.MemberAddView.as_view(), name="member_add"),
     path("members/<int:pk>/", views.MemberEditView.as_view(), name="member_edit"),

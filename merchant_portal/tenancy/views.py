@@ -13,7 +13,12 @@ from .forms import MemberAddForm, MemberRoleForm, SalesUnitForm
 from .models import Membership, SalesUnit
 from .roles import Perm
 from .scoping import MerchantMixin, ScopedObjectMixin
-from .selectors import members_for_merchant, memberships_for_user, sales_units_for_merchant
+from .selectors import (
+    members_for_merchant,
+    memberships_for_user,
+    sales_units_for_merchant,
+    vipps_calls_for_sales_unit,
+)
 from .vipps import environment_mismatch, portal_environment
 
 
@@ -126,6 +131,20 @@ class SalesUnitTestConnectionView(ScopedObjectMixin, View):
         result = services.sales_unit_test_connection(sales_unit=unit, actor=request.user)
         (messages.success if result.ok else messages.error)(request, result.message)
         return redirect("sales_unit_detail", merchant_slug=request.merchant.slug, pk=unit.pk)
+
+
+class SalesUnitCallLogView(ScopedObjectMixin, DetailView):
+    """The outbound call log of a sales unit: every request to Vipps and its answer, masked."""
+
+    model = SalesUnit
+    permission = Perm.VIEW_AUDIT_LOG
+    template_name = "tenancy/sales_unit_calls.html"
+    context_object_name = "sales_unit"
+
+    def get_context_data(self, **kwargs):
+        failed_only = self.request.GET.get("failed") == "1"
+        calls = vipps_calls_for_sales_unit(sales_unit=self.object, failed_only=failed_only)
+        return super().get_context_data(calls=calls, failed_only=failed_only, **kwargs)
 
 
 # Members -------------------------------------------------------------------------------------------------

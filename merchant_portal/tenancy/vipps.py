@@ -7,15 +7,20 @@ here with a clear message instead of an opaque 401 from Vipps.
 """
 
 import ipaddress
+import logging
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from merchant_portal.core.crypto import decrypt, encrypt
-from vipps import Credentials, VippsClient, VippsConfig
+from vipps import CallRecord, Credentials, VippsClient, VippsConfig
 
-from .models import Environment, SalesUnit
+from .models import Environment, SalesUnit, VippsCall
+
+logger = logging.getLogger(__name__)
 
 _KNOWN_HOSTS = {"api.vipps.no": Environment.PRODUCTION, "apitest.vipps.no": Environment.TEST}
 
@@ -72,10 +77,51 @@ def environment_mismatch(sales_unit: SalesUnit) -> str | None:
     )
 
 
+_EPAYMENT_REFERENCE = re.compile(r"^/epayment/v1/payments/([^/]+)")
+
+
+def vipps_call_record(*, sales_unit: SalesUnit, record: CallRecord) -> VippsCall:
+    """Store one exchange in the outbound call log (the record is already masked by the client)."""
+    match = _EPAYMENT_REFERENCE.match(record.path)
+    attempt = 1
+    if record.idempotency_key:
+        attempt += VippsCall.objects.filter(
+            sales_unit=sales_unit, idempotency_key=record.idempotency_key, operation=record.operation
+        ).count()
+    return VippsCall.objects.create(
+        sales_unit=sales_unit,
+        started_at=record.started_at,
+        operation=record.operation[:60],
+        method=record.method,
+        path=record.path[:300],
+        reference=match.group(1)[:64] if match else "",
+        status_code=record.status_code,
+        duration_ms=max(0, round(record.duration_ms)),
+        idempotency_key=record.idempotency_key or "",
+        attempt=attempt,
+        request_headers=record.request_headers,
+        request_body=record.request_body or "",
+        response_body=record.response_body or "",
+        error=record.error or "",
+    )
+
+
 def vipps_client_for(sales_unit: SalesUnit, *, on_call=None, session=None) -> VippsClient:
+    """A client for the sales unit's keys. Every exchange goes to the outbound call log, then to `on_call`."""
     problem = environment_mismatch(sales_unit)
     if problem:
         raise WrongEnvironment(problem)
+
+    def record(call: CallRecord) -> None:
+        try:
+            with transaction.atomic():  # a savepoint: a failed insert must not break the caller's transaction
+                vipps_call_record(sales_unit=sales_unit, record=call)
+        except Exception:
+            # The log must never turn a successful call into a failure (or hide a failed one).
+            logger.exception("could not store the Vipps call log entry")
+        if on_call is not None:
+            on_call(call)
+
     return VippsClient(
         vipps_config(),
         Credentials(
@@ -86,5 +132,5 @@ def vipps_client_for(sales_unit: SalesUnit, *, on_call=None, session=None) -> Vi
         ),
         token_cache=DjangoTokenCache(),
         session=session,
-        on_call=on_call,
+        on_call=record,
     )

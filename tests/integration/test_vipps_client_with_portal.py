@@ -156,3 +156,43 @@ def test_the_same_key_with_another_body_is_refused(sandbox, sandbox_unit):
         client.capture_payment("acme-2233-0004", Amount("NOK", 2_000), idempotency_key="op-79-capture")
     assert caught.value.status == 409 and not caught.value.retryable
     assert sandbox.state.payment("223344", "acme-2233-0004").captured == 1_000
+
+
+def test_every_exchange_goes_to_the_call_log_masked_with_attempt_numbers(acme, alice, sandbox, sandbox_unit):
+    from merchant_portal.tenancy.models import VippsCall
+
+    client = vipps_client_for(sandbox_unit)
+    create_and_authorize(client, sandbox, "acme-2233-0005")
+    sandbox.faults.fail(502, operation="capture", times=1)
+    with pytest.raises(VippsAPIError):
+        client.capture_payment("acme-2233-0005", Amount("NOK", 500), idempotency_key="op-80-capture")
+    client.capture_payment("acme-2233-0005", Amount("NOK", 500), idempotency_key="op-80-capture")
+
+    calls = list(VippsCall.objects.filter(sales_unit=sandbox_unit).order_by("started_at", "id"))
+    assert [c.path for c in calls][:2] == ["/accesstoken/get", "/epayment/v1/payments"]
+    captures = [c for c in calls if c.path.endswith("/capture")]
+    assert [(c.status_code, c.attempt, c.idempotency_key) for c in captures] == [
+        (502, 1, "op-80-capture"),
+        (200, 2, "op-80-capture"),
+    ]
+    assert {c.reference for c in captures} == {"acme-2233-0005"}
+    stored = str(list(VippsCall.objects.values()))
+    for secret in (sandbox_unit.client_secret, sandbox_unit.subscription_key, PHONE, client.access_token()):
+        assert secret not in stored
+
+    url = reverse("sales_unit_calls", kwargs={"merchant_slug": acme.slug, "pk": sandbox_unit.pk})
+    page = client_for(alice).get(url).content.decode()
+    assert page.count('data-testid="vipps-call"') == len(calls)
+    assert "attempt 2" in page and sandbox_unit.client_secret not in page
+    failed = client_for(alice).get(url, {"failed": "1"}).content.decode()
+    assert failed.count('data-testid="vipps-call"') == 1
+
+
+def test_a_broken_call_log_never_breaks_the_call(sandbox_unit, monkeypatch):
+    from merchant_portal.tenancy import vipps as portal_vipps
+
+    def explode(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(portal_vipps, "vipps_call_record", explode)
+    assert vipps_client_for(sandbox_unit).access_token()

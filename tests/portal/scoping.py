@@ -16,6 +16,7 @@ def url_kwargs(merchant) -> dict[str, dict]:
         "sales_unit_update": by_unit,
         "sales_unit_delete": by_unit,
         "sales_unit_test_connection": by_unit,
+        "sales_unit_calls": by_unit,
         "member_list": {},
         "member_add": {},
         "member_edit": {"pk": membership.pk},
