@@ -52,6 +52,7 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
     TIME_ZONE=(str, "Europe/Oslo"),
     WORKER_HEARTBEAT_MAX_AGE=(int, 180),
+    VIPPS_CALL_LOG_RETENTION_DAYS=(int, 90),
 )
 
 DEBUG = env("DEBUG")
@@ -234,6 +235,7 @@ else:
     }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "merchant_portal.core.tasks.worker_heartbeat", "schedule": 30.0},
+    "prune-vipps-call-log": {"task": "merchant_portal.tenancy.tasks.prune_vipps_call_log", "schedule": 6 * 3600.0},
     **qrcodes_schedule.BEAT_SCHEDULE,
     **webhooks_schedule.BEAT_SCHEDULE,
     **payments_schedule.BEAT_SCHEDULE,
@@ -248,6 +250,7 @@ VIPPS_SYSTEM_PLUGIN_NAME = env("VIPPS_SYSTEM_PLUGIN_NAME")
 VIPPS_SYSTEM_PLUGIN_VERSION = env("VIPPS_SYSTEM_PLUGIN_VERSION")
 VIPPS_CONNECT_TIMEOUT = env("VIPPS_CONNECT_TIMEOUT")
 VIPPS_READ_TIMEOUT = env("VIPPS_READ_TIMEOUT")
+VIPPS_CALL_LOG_RETENTION_DAYS = env("VIPPS_CALL_LOG_RETENTION_DAYS")
 
 LOGGING = {
     "version": 1,

@@ -186,3 +186,16 @@ def member_remove(*, membership: Membership, actor) -> None:
         data={"user": membership.user.get_username(), "role": membership.role},
     )
     membership.delete()
+
+
+def vipps_call_log_prune(*, now=None) -> int:
+    """Delete outbound call log entries older than VIPPS_CALL_LOG_RETENTION_DAYS; returns how many."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import VippsCall
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.VIPPS_CALL_LOG_RETENTION_DAYS)
+    deleted, _ = VippsCall.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

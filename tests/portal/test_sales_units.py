@@ -105,3 +105,26 @@ def test_viewer_sees_sales_units_but_not_keys(acme, acme_unit, make_member):
     )
     html = page.content.decode()
     assert "223344" in html and acme_unit.client_id not in html and "Edit" not in html
+
+
+def test_old_vipps_calls_are_pruned_after_the_retention_period(acme_unit, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from merchant_portal.tenancy.models import VippsCall
+    from merchant_portal.tenancy.tasks import prune_vipps_call_log
+
+    settings.VIPPS_CALL_LOG_RETENTION_DAYS = 30
+    now = timezone.now()
+    for age in (31, 29):
+        VippsCall.objects.create(
+            sales_unit=acme_unit,
+            started_at=now - timedelta(days=age),
+            operation="get_payment",
+            method="GET",
+            path="/epayment/v1/payments/x",
+            duration_ms=5,
+        )
+    prune_vipps_call_log.delay()
+    assert list(VippsCall.objects.values_list("started_at", flat=True)) == [now - timedelta(days=29)]
