@@ -52,3 +52,16 @@ def production_settings_check(app_configs, **kwargs):
     if settings.CELERY_BROKER_URL.startswith(("filesystem://", "memory://")):
         errors.append(Error("CELERY_BROKER_URL is a local broker; production uses Redis.", id="portal.E006"))
     return errors
+
+
+@register()
+def vipps_settings_check(app_configs, **kwargs):
+    """The Vipps-System-* headers and timeouts are validated by the client; say so at start-up, not mid-call."""
+    from merchant_portal.tenancy.vipps import vipps_config
+    from vipps import VippsError
+
+    try:
+        vipps_config()
+    except (VippsError, ValueError) as exc:
+        return [Error(f"Vipps settings are invalid: {exc}", hint="See VIPPS_* in README.md.", id="portal.E007")]
+    return []

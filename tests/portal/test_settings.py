@@ -120,3 +120,8 @@ def test_procfile_runs_every_process_and_a_recycled_pdf_worker():
     assert {"web", "worker", "pdfworker", "beat", "sandbox"} <= names
     pdf_line = next(line for line in procfile.splitlines() if line.startswith("pdfworker:"))
     assert "--queues pdf" in pdf_line and "--max-tasks-per-child" in pdf_line
+
+
+def test_an_overlong_vipps_system_name_is_caught_at_start_up():
+    result = run_manage("check", env={"VIPPS_SYSTEM_NAME": "x" * 31})
+    assert result.returncode != 0 and "portal.E007" in result.stderr
