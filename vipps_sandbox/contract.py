@@ -2,8 +2,9 @@
 
 This module is the single place that knows how the official OpenAPI files in
 ``vipps_sandbox/specs/`` (verbatim copies of ``shared/vipps-api/specs/``) are loaded and
-which of their known defects are worked around. The sandbox's own tests and the ``vipps``
-HTTP client's contract tests both use it, so its public API is kept small and stable:
+which of their known defects are worked around. The sandbox (at runtime and in
+``tests/sandbox/``) and the ``vipps`` HTTP client's tests (``tests/vipps/``, through the fake
+transport in ``tests/vipps/fakes.py``) both use it, so its public API is kept small and stable:
 
 ``validate_request(method, path, headers=None, body=None, content_type=None)``
     Validate one request as it goes on the wire. ``path`` is the full wire path
@@ -22,12 +23,17 @@ HTTP client's contract tests both use it, so its public API is kept small and st
 ``api_for_path(path)`` / ``load_api(api)`` / ``spec_dict(api)``
     Which API a wire path belongs to (``"access_token"``, ``"epayment"``, ``"qr"``,
     ``"webhooks"``, ``"pos"``), its ``openapi_core.OpenAPI`` object, and the patched spec.
+``UNSPECIFIED_PATHS``
+    Wire paths of real endpoints that no spec file describes: the MobilePay PoS integrator
+    token endpoint (``/integrator-authentication/connect/token``), documented only in prose.
+    ``api_for_path`` still rejects them; a caller that sends such requests skips them
+    explicitly (and only them), so an unknown path is never silently let through.
 
 Every failure raises ``ContractError`` (a subclass of ``AssertionError``, so pytest shows
 it as a plain assertion failure); its ``errors`` attribute lists the individual problems.
 
-Spec patches, applied in memory only (the files stay verbatim). The first five are the
-quirks listed in CONTRACTS.md §9 / §4.1; the others are documented here:
+Spec patches, applied in memory only (the files stay verbatim). Patches 1-3 are the quirks
+listed in CONTRACTS.md §9, 4 is CONTRACTS §4.1 and 8 is §4.8; the others are documented here:
 
 1. ``servers``: every spec's server is replaced by one ``https://api.vipps.no<base>`` where
    ``<base>`` is the original base path (``/qr`` for the QR API, ``/webhooks`` for the
@@ -56,7 +62,12 @@ quirks listed in CONTRACTS.md §9 / §4.1; the others are documented here:
    status is still an error.
 8. ePayment ``reference`` (the ``Reference`` schema and the ``{reference}`` path parameter) is
    ``^[a-zA-Z0-9-]{8,64}$``, as in the live API since v1.7.0 (January 2025, CONTRACTS §4.8);
-   the 1.4.1 file says 8-50. References of at most 50 characters work with both.
+   the 1.4.1 file says 8-50. References of at most 50 characters work with both. (The ``vipps``
+   client still only sends 8-50, the limit valid for both; its own tests check that.)
+9. Access token ``access_token`` is declared ``format: byte`` (strict base64) in both token
+   response schemas, but the value is a JWT: base64url segments joined by dots, which strict
+   base64 rejects (real tokens start ``eyJ0eXAiOiJKV1Qi...``, as the spec's own example does).
+   The format is dropped; the property is still a required string.
 """
 
 from __future__ import annotations
@@ -81,6 +92,7 @@ from referencing.jsonschema import DRAFT4
 __all__ = [
     "API_NAMES",
     "SPECS_DIR",
+    "UNSPECIFIED_PATHS",
     "ContractError",
     "api_for_path",
     "load_api",
@@ -106,6 +118,8 @@ _APIS: tuple[tuple[str, str, str, str], ...] = (
     ("/pos/", "pos", "mobilepay-pos-v10.yaml", ""),
 )
 API_NAMES: tuple[str, ...] = tuple(name for _, name, _, _ in _APIS)
+# Real endpoints that no spec file describes (see the module docstring); never validated.
+UNSPECIFIED_PATHS: tuple[str, ...] = ("/integrator-authentication/connect/token",)
 
 LIVE_REFERENCE_PATTERN = "^[a-zA-Z0-9-]{8,64}$"
 
@@ -231,6 +245,13 @@ def _patch(api: str, spec: dict[str, Any], base: str) -> dict[str, Any]:
         # 6. PaymentEvent requires `name`, not the stale `paymentAction`.
         required = schemas["PaymentEvent"]["required"]
         schemas["PaymentEvent"]["required"] = ["name" if r == "paymentAction" else r for r in required]
+
+    if api == "access_token":
+        # 9. The access token is a JWT, not strict base64.
+        for schema in schemas.values():
+            token = schema.get("properties", {}).get("access_token")
+            if isinstance(token, dict) and token.get("format") == "byte":
+                del token["format"]
 
     # 5. Media types with parameters also under their bare type.
     def alias_media_types(content: dict[str, Any]) -> None:

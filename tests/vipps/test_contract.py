@@ -1,8 +1,9 @@
 """Contract tests: every request the client sends is valid for the OpenAPI files.
 
-The fake transport validates each request (and each 2xx answer) as it passes; these tests make
-sure that happened for every operation, and that the validator, with its spec patches, still
-rejects requests that break the specs.
+The fake transport validates each request (and each 2xx answer) as it passes, with
+``vipps_sandbox.contract`` (the one module that patches the spec files); these tests make sure
+that happened for every operation, and that the validator, with its spec patches, still rejects
+requests that break the specs.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.vipps import contract
 from tests.vipps.conftest import MSN
+from tests.vipps.fakes import ACCESS_TOKEN, check_request, token_body
 from tests.vipps.samples import OPERATIONS, PHONE, REFERENCE, Operation, add_route
 from vipps import Customer
+from vipps_sandbox import contract
 
-SPEC_OF = {
-    "/qr/": "qr-api.yaml",
-    "/webhooks/": "webhooks-api.yaml",
-    "/epayment/": "epayment-api.yaml",
+API_OF = {
+    "/qr/": "qr",
+    "/webhooks/": "webhooks",
+    "/epayment/": "epayment",
 }
 
 
@@ -27,7 +29,7 @@ def test_every_operation_is_validated_against_its_spec(client, fake, op: Operati
     add_route(fake, op)
     op.call(client)
 
-    assert fake.validated_specs == ["access-token-api.yaml", SPEC_OF["/" + op.path.split("/")[1] + "/"]]
+    assert fake.validated_apis == ["access_token", API_OF["/" + op.path.split("/")[1] + "/"]]
 
 
 def test_all_client_operations_are_covered():
@@ -38,8 +40,10 @@ def test_all_client_operations_are_covered():
 
 
 def test_specs_are_found():
-    directory = contract.spec_dir()
-    assert all((directory / name).is_file() for name in contract.SPEC_FILES.values())
+    # A missing spec file is a failure, never a skip.
+    assert (contract.SPECS_DIR / "order-management-api-2.3.24.yaml").is_file()
+    for api in contract.API_NAMES:
+        assert contract.load_api(api) is not None
 
 
 def prepared(method: str, path: str, headers: dict[str, str] | None = None, json=None):
@@ -87,7 +91,7 @@ RECEIPT = {
 )
 def test_customer_oneof_patch_accepts_each_single_identifier(customer):
     request = prepared("POST", "/epayment/v1/payments", json=payment(customer=customer))
-    assert contract.validate_request(request) == "epayment-api.yaml"
+    assert check_request(request) == "epayment"
 
 
 @pytest.mark.parametrize(
@@ -95,15 +99,15 @@ def test_customer_oneof_patch_accepts_each_single_identifier(customer):
 )
 def test_customer_oneof_patch_still_rejects_invalid_customers(customer):
     with pytest.raises(contract.ContractError):
-        contract.validate_request(prepared("POST", "/epayment/v1/payments", json=payment(customer=customer)))
+        check_request(prepared("POST", "/epayment/v1/payments", json=payment(customer=customer)))
 
 
 def test_receipt_is_resolved_from_the_local_order_management_spec():
-    assert contract.validate_request(prepared("POST", "/epayment/v1/payments", json=payment(receipt=RECEIPT)))
+    assert check_request(prepared("POST", "/epayment/v1/payments", json=payment(receipt=RECEIPT))) == "epayment"
     line = dict(RECEIPT["orderLines"][0])
     del line["taxPercentage"]  # required in Order Management 2.3.24
     with pytest.raises(contract.ContractError, match="taxPercentage"):
-        contract.validate_request(
+        check_request(
             prepared("POST", "/epayment/v1/payments", json=payment(receipt={**RECEIPT, "orderLines": [line]}))
         )
 
@@ -126,7 +130,7 @@ def test_the_client_sends_specified_receipts_too(client, fake):
         }
     )
     client.create_payment(request, idempotency_key="r-1")
-    assert fake.validated_specs[-1] == "epayment-api.yaml"
+    assert fake.validated_apis[-1] == "epayment"
 
 
 @pytest.mark.parametrize(
@@ -137,6 +141,8 @@ def test_the_client_sends_specified_receipts_too(client, fake):
         ("/epayment/v1/payments/acme-shop-123-order123abc", {"Ocp-Apim-Subscription-Key": None}),
         ("/epayment/v1/payments/acme-shop-123-order123abc", {"Authorization": None}),
         ("/epayment/v1/payments/short", {}),
+        ("/epayment/v1/payments/" + "r" * 65, {}),  # 8-64 (live API, CONTRACTS §4.8)
+        ("/epayment/v1/payments/has_underscore", {}),
         ("/qr/v1/merchant-callback/kiosk", {"Merchant-Serial-Number": None}),
         ("/qr/v1/merchant-callback/kiosk?QrImageSize=5000", {}),
         ("/webhooks/v1/webhooks", {"Vipps-System-Name": "x" * 31}),
@@ -147,22 +153,22 @@ def test_the_client_sends_specified_receipts_too(client, fake):
 def test_validator_rejects_spec_violations(path, headers):
     method = "DELETE" if path.startswith("/webhooks/v1/webhooks/") else "GET"
     with pytest.raises(contract.ContractError):
-        contract.validate_request(prepared(method, path, headers))
+        check_request(prepared(method, path, headers))
 
 
 def test_servers_patch_maps_wire_paths_onto_base_paths():
     # /qr/v1/... on the wire is /v1/... in qr-api.yaml; /webhooks/v1/... likewise.
-    assert contract.validate_request(prepared("GET", "/qr/v1/merchant-callback")) == "qr-api.yaml"
-    assert contract.validate_request(prepared("GET", "/webhooks/v1/webhooks")) == "webhooks-api.yaml"
+    assert check_request(prepared("GET", "/qr/v1/merchant-callback")) == "qr"
+    assert check_request(prepared("GET", "/webhooks/v1/webhooks")) == "webhooks"
     with pytest.raises(contract.ContractError):
-        contract.validate_request(prepared("GET", "/v1/merchant-callback"))
+        check_request(prepared("GET", "/v1/merchant-callback"))
 
 
 def test_post_bodies_are_checked():
     with pytest.raises(contract.ContractError):
-        contract.validate_request(prepared("POST", "/webhooks/v1/webhooks", json={"url": "https://x.example"}))
+        check_request(prepared("POST", "/webhooks/v1/webhooks", json={"url": "https://x.example"}))
     with pytest.raises(contract.ContractError):
-        contract.validate_request(
+        check_request(
             prepared(
                 "POST",
                 f"/epayment/v1/payments/{REFERENCE}/capture",
@@ -170,10 +176,35 @@ def test_post_bodies_are_checked():
             )
         )
     with pytest.raises(contract.ContractError):
-        contract.validate_request(prepared("PUT", "/qr/v1/merchant-callback/k", json={"locationDescription": "x" * 37}))
+        check_request(prepared("PUT", "/qr/v1/merchant-callback/k", json={"locationDescription": "x" * 37}))
 
 
 def test_unknown_paths_are_errors_not_silently_skipped():
     with pytest.raises(contract.ContractError):
-        contract.spec_for_path("/recurring/v3/agreements")
-    assert contract.spec_for_path("/integrator-authentication/connect/token") is None
+        contract.api_for_path("/recurring/v3/agreements")
+    with pytest.raises(contract.ContractError):
+        check_request(prepared("GET", "/recurring/v3/agreements"))
+    # Only the documented spec-less endpoint is skipped, and only by name.
+    assert contract.UNSPECIFIED_PATHS == ("/integrator-authentication/connect/token",)
+    token_request = requests.Request(
+        "POST", "https://apitest.vipps.no/integrator-authentication/connect/token", data={"grant_type": "x"}
+    ).prepare()
+    assert check_request(token_request) is None
+    with pytest.raises(contract.ContractError):
+        contract.api_for_path("/integrator-authentication/connect/token")
+
+
+def test_access_token_is_a_jwt_not_strict_base64():
+    # Patch 9: the spec says `format: byte`, which a JWT (dotted base64url) fails.
+    url = "https://apitest.vipps.no/accesstoken/get"
+    headers = {"Content-Type": "application/json;charset=UTF-8"}
+    assert "." in ACCESS_TOKEN
+    contract.validate_response("POST", url, 200, headers, token_body())
+    # The rest of the schema still holds: a string, present, and string-typed siblings.
+    for bad in ({"access_token": 12345}, {"expires_in": 3599}):
+        with pytest.raises(contract.ContractError):
+            contract.validate_response("POST", url, 200, headers, token_body() | bad)
+    body = token_body()
+    del body["access_token"]
+    with pytest.raises(contract.ContractError):
+        contract.validate_response("POST", url, 200, headers, body)

@@ -237,6 +237,15 @@ def test_create_payment_web_redirect_and_qr_return_redirect_url(client, fake):
     assert second["qrFormat"] == {"format": "IMAGE/PNG", "size": 400}
 
 
+# samples.AGGREGATE, parsed (the payment and the modification results share it).
+EXPECTED_AGGREGATE = Aggregate(
+    authorized=Amount("NOK", 49900),
+    cancelled=Amount("NOK", 0),
+    captured=Amount("NOK", 10000),
+    refunded=Amount("NOK", 0),
+)
+
+
 def test_get_payment(client, fake):
     result, sent = run(client, fake, "get_payment")
     assert sent.request.method == "GET" and not sent.request.body
@@ -245,12 +254,7 @@ def test_get_payment(client, fake):
         psp_reference="7686f7788898767977",
         state="AUTHORIZED",
         amount=Amount("NOK", 49900),
-        aggregate=Aggregate(
-            authorized=Amount("NOK", 49900),
-            cancelled=Amount("NOK", 0),
-            captured=Amount("NOK", 10000),
-            refunded=Amount("NOK", 0),
-        ),
+        aggregate=EXPECTED_AGGREGATE,
         payment_method_type="WALLET",
         metadata={"orderId": "42"},
     )
@@ -287,12 +291,7 @@ EXPECTED_MODIFICATION = ModificationResult(
     psp_reference="7686f7788898767978",
     state="AUTHORIZED",
     amount=Amount("NOK", 49900),
-    aggregate=Aggregate(
-        authorized=Amount("NOK", 49900),
-        cancelled=Amount("NOK", 0),
-        captured=Amount("NOK", 10000),
-        refunded=Amount("NOK", 0),
-    ),
+    aggregate=EXPECTED_AGGREGATE,
 )
 
 
