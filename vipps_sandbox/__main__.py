@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
+from types import FrameType
 
 from .delivery import DeliveryConfig
 from .faults import Faults
@@ -22,6 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--https-webhooks-only", action="store_true", help="refuse http webhook URLs, like Vipps")
     parser.add_argument("--webhook-retry-delays", help="comma-separated seconds between delivery attempts")
     parser.add_argument("--fault-seed", type=int, help="seed for the fault injection randomness")
+    parser.add_argument(
+        "--save-interval",
+        type=float,
+        default=2.0,
+        help="seconds between saves of a changed state file (0: only on exit; default 2)",
+    )
     args = parser.parse_args(argv)
 
     delivery = DeliveryConfig()
@@ -35,10 +43,26 @@ def main(argv: list[str] | None = None) -> None:
         faults.seed(args.fault_seed)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     server = SandboxServer(
-        args.host, args.port, config=config, faults=faults, seed=args.seed, state_file=args.state_file
+        args.host,
+        args.port,
+        config=config,
+        faults=faults,
+        seed=args.seed,
+        state_file=args.state_file,
+        save_interval=args.save_interval,
     )
-    print(f"Vipps sandbox on http://{args.host}:{args.port}  (phone: /_sandbox/phone, overview: /_sandbox/)")
-    # Ctrl-C is the normal way to stop; serve_forever() saves the state file on the way out.
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # honcho, systemd and docker stop with SIGTERM: end the serve loop like Ctrl-C does.
+        logging.getLogger("vipps_sandbox").info("SIGTERM: saving the state and stopping")
+        server.request_shutdown()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    print(
+        f"Vipps sandbox on http://{args.host}:{args.port}  (phone: /_sandbox/phone, overview: /_sandbox/)", flush=True
+    )
+    # Ctrl-C or SIGTERM stop it; serve_forever() saves the state file on the way out (and
+    # every --save-interval seconds meanwhile, so even a kill -9 loses little).
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

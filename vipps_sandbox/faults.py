@@ -10,7 +10,8 @@ Request faults (matched per API operation, or for every operation):
                            seconds: the call took effect but the client timed out.
 
 Each rule has a ``rate`` (share of matching requests it hits) and optionally ``times`` (it hits
-at most that many requests, then stops: "fail N times then succeed").
+at most that many requests, then stops: "fail N times then succeed"). An ``error`` rule may carry
+``retry_after`` (seconds): the answer then has a ``Retry-After`` header, as a real 429 or 503 would.
 
 Webhook delivery faults: ``drop`` (never sent), ``duplicate`` (sent twice), ``reorder`` (held
 back for ``reorder_delay`` seconds and exempt from ordering, so later events overtake it).
@@ -22,6 +23,7 @@ Operations are named by the spec's operationId (``capturePayment``) or a short a
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, field
@@ -70,6 +72,7 @@ class FaultRule:
     status: int = 500
     seconds: float = 0.0  # latency, or the hold time of (apply then) timeout; 0 = Faults.timeout_delay
     hits: int = 0
+    retry_after: float | None = None  # error: send ``Retry-After`` with this many seconds
 
     def __post_init__(self) -> None:
         if self.kind not in REQUEST_FAULT_KINDS:
@@ -78,6 +81,8 @@ class FaultRule:
             raise ValueError("rate must be between 0 and 1")
         if self.kind == "error" and not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
         self.operation = canonical_operation(self.operation)
 
     @property
@@ -110,6 +115,7 @@ class RequestFate:
 
     latency: float = 0.0
     error_status: int | None = None
+    retry_after: float | None = None  # with error_status: the Retry-After header (seconds)
     timeout: float | None = None  # hold, do nothing, then 504
     apply_then_timeout: float | None = None  # do it, then hold the response
 
@@ -160,10 +166,19 @@ class Faults:
         return self.add(FaultRule("latency", operation, rate, times, seconds=seconds))  # type: ignore[return-value]
 
     def fail(
-        self, status: int = 500, operation: str | None = None, rate: float = 1.0, times: int | None = None
+        self,
+        status: int = 500,
+        operation: str | None = None,
+        rate: float = 1.0,
+        times: int | None = None,
+        retry_after: float | None = None,
     ) -> FaultRule:
-        """Answer ``status`` without doing anything; ``times=N`` = fail N times then succeed."""
-        return self.add(FaultRule("error", operation, rate, times, status=status))  # type: ignore[return-value]
+        """Answer ``status`` without doing anything; ``times=N`` = fail N times then succeed.
+
+        ``retry_after`` (seconds) adds a ``Retry-After`` header (typical for 429 and 503).
+        """
+        rule = FaultRule("error", operation, rate, times, status=status, retry_after=retry_after)
+        return self.add(rule)  # type: ignore[return-value]
 
     def timeout(
         self, operation: str | None = None, rate: float = 1.0, times: int | None = None, seconds: float = 0.0
@@ -218,6 +233,7 @@ class Faults:
                     hold = rule.seconds or self.timeout_delay
                     if rule.kind == "error":
                         fate.error_status = rule.status
+                        fate.retry_after = rule.retry_after
                     elif rule.kind == "timeout":
                         fate.timeout = hold
                     else:
@@ -250,7 +266,7 @@ class Faults:
         """Apply a JSON fault description (the body of ``POST /_sandbox/api/faults``).
 
         ``{"seed": 7, "replace": false, "timeoutDelay": 2.0, "reorderDelay": 0.3,
-        "rules": [{"kind": "error", "operation": "capture", "status": 503, "times": 2}],
+        "rules": [{"kind": "error", "operation": "capture", "status": 503, "times": 2, "retryAfter": 5}],
         "webhooks": [{"kind": "drop", "rate": 0.5, "eventType": "epayments.payment.captured.v1"}]}``
         """
         rules = [
@@ -261,6 +277,7 @@ class Faults:
                 times=None if r.get("times") is None else int(r["times"]),
                 status=int(r.get("status", 500)),
                 seconds=float(r.get("seconds", 0.0)),
+                retry_after=_optional_float(r.get("retryAfter", r.get("retry_after"))),
             )
             for r in data.get("rules", [])
         ]
@@ -284,3 +301,12 @@ class Faults:
                 self.reorder_delay = float(data["reorderDelay"])
             self.rules.extend(rules)
             self.webhook_rules.extend(webhook_rules)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def retry_after_header(seconds: float) -> str:
+    """``Retry-After`` takes whole seconds: round up, so a client never retries too early."""
+    return str(max(0, math.ceil(seconds)))

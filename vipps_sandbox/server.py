@@ -11,6 +11,9 @@ with SandboxServer() as sandbox:
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,17 @@ from .seed import load_seed_file
 from .state import SandboxConfig, SandboxState
 
 RAW_HEADERS_KEY = "vipps_sandbox.raw_headers"
+
+logger = logging.getLogger(__name__)
+
+# Phone numbers (MSISDNs) and other long digit runs in logged URLs, e.g.
+# /_sandbox/phone?phone=4791234567 or /_sandbox/api/phones/4791234567/pending.
+_LONG_DIGITS = re.compile(r"(?<!\d)\d{8,15}(?!\d)")
+
+
+def mask_digits(text: str) -> str:
+    """Mask runs of 8-15 digits but their last 2: ``4791234567`` -> ``********67``."""
+    return _LONG_DIGITS.sub(lambda m: "*" * (len(m.group()) - 2) + m.group()[-2:], text)
 
 
 class SandboxRequestHandler(WSGIRequestHandler):
@@ -47,6 +61,11 @@ class SandboxRequestHandler(WSGIRequestHandler):
         if not self.quiet:
             super().log_request(code, size)
 
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+        # Every access/error log line passes here: keep phone numbers out of the log.
+        masked = [mask_digits(a) if isinstance(a, str) else a for a in args]
+        super().log(type, mask_digits(message), *masked)
+
 
 class QuietRequestHandler(SandboxRequestHandler):
     quiet = True
@@ -57,6 +76,10 @@ class SandboxServer:
 
     ``url`` is the base URL, ``state`` the in-memory ``SandboxState`` and ``faults`` its
     ``Faults``. Use it as a context manager, or call ``start()`` / ``stop()``.
+
+    With a ``state_file`` the state is loaded from it, written back on ``stop()``, and saved
+    every ``save_interval`` seconds while it changes, so a crash loses little. A missing seed
+    file is logged and skipped.
     """
 
     def __init__(
@@ -67,23 +90,31 @@ class SandboxServer:
         faults: Faults | None = None,
         seed: str | Path | dict[str, Any] | list[Any] | None = None,
         state_file: str | Path | None = None,
+        save_interval: float = 2.0,
     ) -> None:
         self.host = host
         self.port = port
         self.faults = faults or Faults()
         self.state = SandboxState(config, self.faults)
         self.state_file = Path(state_file) if state_file else None
+        self.save_interval = save_interval
         if self.state_file is not None and self.state_file.exists():
-            import json
-
             self.state.restore(json.loads(self.state_file.read_text(encoding="utf-8")))
         if isinstance(seed, str | Path):
-            load_seed_file(self.state, seed)
+            try:
+                load_seed_file(self.state, seed)
+            except FileNotFoundError:
+                logger.warning("Seed file %s not found; starting without it", seed)
         elif seed is not None:
             self.state.load_seed(seed)
         self.app = create_app(self.state)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._save_lock = threading.Lock()
+        self._saved: str | None = None  # the JSON last written to the state file
+        self._autosave_stop = threading.Event()
+        self._autosave_thread: threading.Thread | None = None
+        self._shutdown_requested = threading.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -95,6 +126,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=QuietRequestHandler)
         self.state.start()
+        self._start_autosave()
         server = self._server
         # A short poll interval keeps stop() fast (it waits for the serve loop to notice).
         self._thread = threading.Thread(
@@ -104,25 +136,71 @@ class SandboxServer:
         return self
 
     def serve_forever(self) -> None:
-        """Foreground mode for the command line."""
+        """Foreground mode for the command line; returns after ``request_shutdown()`` (or Ctrl-C),
+        having saved the state file."""
         self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=SandboxRequestHandler)
         self.state.start()
+        self._start_autosave()
         try:
-            self._server.serve_forever()
+            if not self._shutdown_requested.is_set():
+                self._server.serve_forever()
         finally:
             self.stop()
 
+    def request_shutdown(self) -> None:
+        """Make ``serve_forever()`` return (and save); safe to call from a signal handler."""
+        self._shutdown_requested.set()
+        server = self._server
+        if server is not None and self._thread is None:
+            # shutdown() waits for the serve loop, which runs in the caller's (main) thread.
+            threading.Thread(target=server.shutdown, name="vipps-sandbox-shutdown", daemon=True).start()
+
     def stop(self) -> None:
         self.state.stop()
+        self._autosave_stop.set()
+        if self._autosave_thread is not None:
+            self._autosave_thread.join(timeout=5)
+            self._autosave_thread = None
         if self._server is not None and self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
         if self._server is not None:
             self._server.server_close()
-        if self.state_file is not None:
-            self.state.save(self.state_file)
+        self.save_state(force=True)
         self._server = None
         self._thread = None
+
+    # -- the state file ------------------------------------------------------------------
+    def save_state(self, force: bool = False) -> bool:
+        """Write the state file if the state changed since the last write (always with ``force``).
+
+        Returns whether the file was written.
+        """
+        if self.state_file is None:
+            return False
+        with self._save_lock:
+            text = json.dumps(self.state.snapshot(), indent=1)
+            if text == self._saved and not force:
+                return False
+            tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(self.state_file)
+            self._saved = text
+            return True
+
+    def _start_autosave(self) -> None:
+        if self.state_file is None or self.save_interval <= 0 or self._autosave_thread is not None:
+            return
+        self._autosave_stop.clear()
+        self._autosave_thread = threading.Thread(target=self._autosave, name="vipps-sandbox-autosave", daemon=True)
+        self._autosave_thread.start()
+
+    def _autosave(self) -> None:
+        while not self._autosave_stop.wait(self.save_interval):
+            try:
+                self.save_state()
+            except Exception:  # a full disk must not end the autosave (or the sandbox)
+                logger.exception("Could not save the sandbox state to %s", self.state_file)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -15,12 +15,13 @@ characters, minimum amounts, ``expiresAt`` up to 60 days, 25 webhooks per event 
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,19 @@ from .models import (
 
 __all__ = ["SandboxConfig", "SandboxState", "normalize_phone"]
 
+# Who issued a bearer token: the Vipps access token API, or MobilePay's integrator
+# authentication (PoS v10). Each API only accepts its own kind.
+VIPPS_TOKEN = "vipps"
+POS_TOKEN = "pos"
+_TOKEN_KINDS = {VIPPS_TOKEN: "a Vipps access token", POS_TOKEN: "a PoS integrator token"}
+
+
+@dataclass
+class IssuedToken(AccessToken):
+    """An access token tagged with its issuer (``VIPPS_TOKEN`` or ``POS_TOKEN``)."""
+
+    issuer: str = VIPPS_TOKEN
+
 
 class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
     """Everything the sandbox knows, and the operations on it (the rules live in ``domain/``)."""
@@ -68,7 +82,7 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
         self._stopping = threading.Event()
         self.clock_offset = 0.0
         self.merchants: dict[str, Merchant] = {}
-        self.tokens: dict[str, AccessToken] = {}
+        self.tokens: dict[str, IssuedToken] = {}
         self.qr_codes: dict[tuple[str, str], CallbackQr] = {}
         self.images: dict[str, str] = {}  # image id -> encoded content
         self.customer_tokens: dict[str, CustomerToken] = {}
@@ -76,6 +90,7 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
         self.redirect_tokens: dict[str, tuple[str, str]] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.rate_windows: dict[tuple[str, str], list[float]] = {}
         self.points_of_sale: dict[str, PointOfSale] = {}
         self.callback_aliases: dict[str, str] = {}
         self.phones: list[str] = []  # numbers offered on the phone page
@@ -174,7 +189,11 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
         client_secret: str | None,
         subscription_key: str | None,
         msn: str | None = None,
-    ) -> AccessToken:
+        issuer: str = VIPPS_TOKEN,
+    ) -> IssuedToken:
+        """A new bearer token; ``issuer`` says which API it is for (see ``authenticate``)."""
+        if issuer not in _TOKEN_KINDS:
+            raise ValueError(f"unknown token issuer {issuer!r}")
         if not client_id or not client_secret:
             raise SandboxError(400, "The client_id and client_secret headers are required")
         if not subscription_key:
@@ -188,20 +207,27 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
             if msn is not None and msn != merchant.msn:
                 raise SandboxError(401, f"The keys do not belong to MSN {msn}")
             now = self.now()
-            token = AccessToken(
+            token = IssuedToken(
                 token=_token(96),
                 msn=merchant.msn,
                 subscription_key=subscription_key,
                 issued_at=now,
                 expires_at=now + self.config.access_token_ttl,
+                issuer=issuer,
             )
             self.tokens[token.token] = token
             return token
 
     def authenticate(
-        self, authorization: str | None, subscription_key: str | None, check_subscription_key: bool = True
+        self,
+        authorization: str | None,
+        subscription_key: str | None,
+        check_subscription_key: bool = True,
+        issuer: str = VIPPS_TOKEN,
     ) -> Merchant:
-        """The merchant behind a ``Bearer`` token; 401 for anything missing, unknown or expired."""
+        """The merchant behind a ``Bearer`` token; 401 for anything missing, unknown or expired,
+        and for a token of another issuer (a PoS integrator token on the Vipps APIs, or the
+        other way round)."""
         if check_subscription_key and not subscription_key:
             raise SandboxError(
                 401,
@@ -214,6 +240,11 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
             token = self.tokens.get(authorization[len("Bearer ") :].strip())
             if token is None:
                 raise SandboxError(401, "Invalid access token")
+            if token.issuer != issuer:
+                raise SandboxError(
+                    401,
+                    f"This API needs {_TOKEN_KINDS[issuer]}, not {_TOKEN_KINDS.get(token.issuer, token.issuer)}",
+                )
             if token.expires_at <= self.now():
                 raise SandboxError(401, "The access token has expired")
             merchant = self.merchants.get(token.msn)
@@ -254,7 +285,8 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
         apply_seed(self, data)
 
     def snapshot(self) -> dict[str, Any]:
-        """Durable parts of the state as JSON-able data (merchants, QR codes, webhooks, payments, PoS)."""
+        """Durable parts of the state as JSON-able data (merchants, QR codes, webhooks, payments,
+        idempotency records, customer tokens, PoS)."""
         with self.lock:
             return {
                 "version": 1,
@@ -262,6 +294,12 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
                 "qrCodes": [asdict(q) for q in self.qr_codes.values()],
                 "webhooks": [asdict(w) for w in self.webhooks.values()],
                 "payments": [asdict(p) for p in self.payments.values()],
+                # A retry after a restart must replay, not apply again (CONTRACTS §4.2).
+                "idempotency": [
+                    {"msn": msn, "key": key} | asdict(record) | {"body": base64.b64encode(record.body).decode("ascii")}
+                    for (msn, key), record in self.idempotency.items()
+                ],
+                "customerTokens": [asdict(t) for t in self.customer_tokens.values()],
                 "callbackAliases": dict(self.callback_aliases),
                 "pointsOfSale": [asdict(p) | {"checkin": None} for p in self.points_of_sale.values()],
                 "phones": list(self.phones),
@@ -283,6 +321,14 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
                 self.payments[(payment.msn, payment.reference)] = payment
                 if payment.redirect_token:
                     self.redirect_tokens[payment.redirect_token] = (payment.msn, payment.reference)
+            for r in data.get("idempotency", []):
+                r = dict(r)
+                msn, key = r.pop("msn"), r.pop("key")
+                r["body"] = base64.b64decode(r["body"])
+                self.idempotency[(msn, key)] = IdempotencyRecord(**r)
+            for t in data.get("customerTokens", []):
+                customer_token = CustomerToken(**t)
+                self.customer_tokens[customer_token.token] = customer_token
             self.callback_aliases.update(data.get("callbackAliases", {}))
             for p in data.get("pointsOfSale", []):
                 pos = PointOfSale(**p)
@@ -307,6 +353,7 @@ class SandboxState(QrMixin, PaymentsMixin, WebhooksMixin, PosMixin, StateBase):
                 self.redirect_tokens,
                 self.webhooks,
                 self.idempotency,
+                self.rate_windows,
                 self.points_of_sale,
                 self.callback_aliases,
             ):

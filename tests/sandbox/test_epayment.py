@@ -106,13 +106,17 @@ def test_create_qr_flow_returns_an_image_of_the_landing_page(api: Api) -> None:
         ({"reference": "short"}, 400, None, "reference"),
         ({"reference": "has spaces in it"}, 400, None, "reference"),
         ({"reference": "a" * 65}, 400, None, "reference"),
-        ({"customer": {"phoneNumber": "+4791234567"}}, 400, None, "customer.phoneNumber"),
+        # Schema failures of the phone and the amount carry their codes (CONTRACTS §4.7).
+        ({"customer": {"phoneNumber": "+4791234567"}}, 400, "4070", "customer.phoneNumber"),
+        ({"customer": {"phoneNumber": 4791234567}}, 400, "4070", "customer.phoneNumber"),
         ({"customer": {"phoneNumber": PHONE, "customerToken": "x"}}, 400, None, "customer"),
         ({"customer": None}, 400, "4140", "customer"),  # PUSH_MESSAGE needs a customer
         ({"currency": "DKK"}, 400, "5040", None),  # not the merchant's market
         ({"value": 50}, 400, "6010", None),  # below NOK 1.00
-        ({"value": 65_000_001}, 400, None, "amount.value"),
-        ({"value": -1}, 400, None, "amount.value"),
+        ({"value": 65_000_001}, 400, "4040", "amount.value"),
+        ({"value": -1}, 400, "4040", "amount.value"),
+        ({"value": "100"}, 400, "4040", "amount.value"),
+        ({"currency": "SEK"}, 400, "4040", "amount.currency"),
         ({"userFlow": "WEB_REDIRECT", "customer": None}, 400, "4140", "returnUrl"),
         ({"userFlow": "WEB_REDIRECT", "returnUrl": "http://shop.example.no/r"}, 400, "4090", "returnUrl"),
         ({"paymentDescription": "ab"}, 400, None, "paymentDescription"),
@@ -260,6 +264,8 @@ def test_approve_by_another_phone_is_refused(api: Api, sandbox: SandboxServer) -
 
 # -- capture / refund / cancel and aggregates ---------------------------------------------
 def test_partial_captures_refund_and_cancel_aggregates(api: Api) -> None:
+    # Six modifying calls on one reference: past the 5/minute limit (tested on its own).
+    api.server.state.config.epayment_rate_limit = None
     api.authorized_payment("order-40001", 10000)
     first = api.adjust("order-40001", "capture", 3000).json()
     assert first["state"] == "AUTHORIZED"  # there is no CAPTURED state (§4.4)
@@ -398,6 +404,7 @@ def test_capture_replay_returns_the_first_response(api: Api) -> None:
 
 
 def test_same_key_other_body_is_409(api: Api) -> None:
+    api.server.state.config.epayment_rate_limit = None  # six calls on one reference
     api.authorized_payment("order-50002", 10000)
     api.adjust("order-50002", "capture", 2500, key="cap-2")
     assert error_code(api.adjust("order-50002", "capture", 3000, key="cap-2", expected=409)) == "4010"

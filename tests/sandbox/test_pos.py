@@ -40,8 +40,24 @@ def pos(sandbox: SandboxServer, receiver: Receiver) -> dict:
     )
 
 
+def integrator_token(sandbox: SandboxServer, msn: str) -> str:
+    """A PoS integrator token (``/integrator-authentication/connect/token``) for ``msn``."""
+    merchant = sandbox.state.merchant(msn)
+    response = requests.post(
+        f"{sandbox.url}/integrator-authentication/connect/token",
+        auth=(merchant.client_id, merchant.client_secret),
+        data={"grant_type": "client_credentials"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 def checkin(api: Api, pos_id: str = POS_ID, expected: int = 200, **kwargs) -> requests.Response:
-    headers = {"X-MobilePay-Client-System-Version": "1.0.0"} | kwargs.pop("headers", {})
+    """GET …/checkin with an integrator token (the PoS API refuses Vipps access tokens)."""
+    token = api.__dict__.setdefault("_pos_token", integrator_token(api.server, api.msn))
+    headers = {"Authorization": f"Bearer {token}", "X-MobilePay-Client-System-Version": "1.0.0"}
+    headers |= kwargs.pop("headers", {})
     return api.get(f"/pos/v10/pointofsales/{pos_id}/checkin", expected, headers=headers, **kwargs)
 
 
@@ -107,7 +123,7 @@ def test_checkin_errors(api: Api, other_api: Api, pos: dict) -> None:
     response = checkin(api, "not-a-guid", 400, check_request=False)
     assert set(response.json()) == {"code", "message", "correlationId"}
     checkin(other_api, POS_ID, 403)  # created for another merchant
-    api.get(f"/pos/v10/pointofsales/{POS_ID}/checkin", 400, check_request=False)  # no client version header
+    checkin(api, POS_ID, 400, check_request=False, headers={"X-MobilePay-Client-System-Version": ""})
     checkin(api, POS_ID, 401, headers={"Authorization": "Bearer nope"})
 
 

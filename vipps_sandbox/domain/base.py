@@ -75,6 +75,10 @@ class SandboxConfig:
     pos_checkin_ttl: float = 60.0  # not documented; a check-in is forgotten after this
     pos_poll_delay_ms: int = 1000
     max_webhooks_per_event: int = 25  # since Feb 2024 (CONTRACTS §3.2)
+    # ePayment create/capture/cancel/refund calls per MSN + reference and window (CONTRACTS §4.11);
+    # more answer 429 with Retry-After. None switches the limit off.
+    epayment_rate_limit: int | None = 5
+    epayment_rate_window: float = 60.0
     # Vipps only accepts https webhook URLs; a loopback test double has to allow http.
     allow_http_webhooks: bool = True
     # A fixed base URL for qrImageUrl/redirectUrl; default: the host the client used.
@@ -142,6 +146,8 @@ class StateBase:
     redirect_tokens: dict[str, tuple[str, str]]
     webhooks: dict[str, Webhook]
     idempotency: dict[tuple[str, str], IdempotencyRecord]
+    # (MSN, reference) -> times (sandbox clock) of the modifying calls inside the rate window
+    rate_windows: dict[tuple[str, str], list[float]]
     points_of_sale: dict[str, PointOfSale]
     callback_aliases: dict[str, str]
     phones: list[str]

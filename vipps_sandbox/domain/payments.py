@@ -7,6 +7,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,56 @@ from ..models import MINIMUM_AMOUNT, IdempotencyRecord, Merchant, Payment, Payme
 from .base import EVENT_TYPE_BY_NAME, StateBase, _iso, _psp_reference, fingerprint, normalize_phone
 
 
+@dataclass
+class RateLimitError(SandboxError):
+    """429: too many calls; the routes send ``retry_after`` (seconds) as ``Retry-After``."""
+
+    retry_after: float = 0.0
+
+
+# Schema failures on create that have their own Vipps error code (CONTRACTS §4.7), by field.
+SCHEMA_ERROR_CODES = (
+    ("customer.phoneNumber", "4070", "Invalid phone number"),
+    ("amount", "4040", "Invalid amount"),
+)
+
+
+def _schema_error_code(problems: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The (code, title) for the first problem whose field has one, e.g. ``amount.value`` -> 4040."""
+    for name, _reason in problems:
+        for prefix, code, title in SCHEMA_ERROR_CODES:
+            if name == prefix or name.startswith(prefix + "."):
+                return code, title
+    return None
+
+
 class PaymentsMixin(StateBase):
+    # -- rate limit ----------------------------------------------------------------------
+    def check_rate_limit(self, msn: str, reference: str) -> None:
+        """Count one create/capture/cancel/refund call; 429 past the limit (CONTRACTS §4.11).
+
+        Counted per MSN + reference in a sliding window of ``config.epayment_rate_window``
+        seconds on the sandbox clock; refused calls do not count.
+        """
+        limit = self.config.epayment_rate_limit
+        if limit is None:
+            return
+        window = self.config.epayment_rate_window
+        now = self.now()
+        with self.lock:
+            calls = [t for t in self.rate_windows.get((msn, reference), []) if t > now - window]
+            if len(calls) >= limit:
+                self.rate_windows[(msn, reference)] = calls
+                raise RateLimitError(
+                    429,
+                    f"Rate limit exceeded: at most {limit} create, capture, cancel and refund calls "
+                    f"per reference in {window:g} seconds",
+                    title="Too Many Requests",
+                    retry_after=calls[0] + window - now,
+                )
+            calls.append(now)
+            self.rate_windows[(msn, reference)] = calls
+
     # -- payments ------------------------------------------------------------------------
     def _payment(self, msn: str, reference: str) -> Payment:
         payment = self.payments.get((msn, reference))
@@ -69,7 +119,8 @@ class PaymentsMixin(StateBase):
         # The spec's schema (patched to the live 8-64 reference rule, see contract.py).
         problems = contract.schema_errors("epayment", "CreatePaymentRequest", body)
         if problems:
-            raise SandboxError(400, "One or more validation errors occurred.", title="Bad Request", fields=problems)
+            code, title = _schema_error_code(problems) or (None, "Bad Request")
+            raise SandboxError(400, "One or more validation errors occurred.", title=title, code=code, fields=problems)
 
         amount = body["amount"]
         currency, value = amount["currency"], amount["value"]

@@ -10,8 +10,9 @@ from typing import Any, TypeVar, cast
 from flask import Response, current_app, g, request
 
 from ..errors import SandboxError, render
+from ..faults import retry_after_header
 from ..models import Merchant
-from ..state import MSN_RE, SandboxState
+from ..state import MSN_RE, POS_TOKEN, VIPPS_TOKEN, SandboxState
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,18 +81,26 @@ def _check_common_headers(msn_required: bool, msn_pattern: bool) -> None:
         )
 
 
-def _authenticate(state: SandboxState, auth: str) -> Merchant | None:
+def _authenticate(state: SandboxState, api: str, auth: str) -> Merchant | None:
     if auth == "none":
         return None
     found = state.authenticate(
         request.headers.get("Authorization"),
         request.headers.get("Ocp-Apim-Subscription-Key"),
         check_subscription_key=auth == "merchant",
+        issuer=POS_TOKEN if api == "pos" else VIPPS_TOKEN,
     )
     msn = request.headers.get("Merchant-Serial-Number")
     if msn is not None and msn != found.msn:
         raise SandboxError(403, f"The access token does not give access to MSN {msn}", title="Forbidden")
     return found
+
+
+def with_retry_after(response: Response, seconds: float | None) -> Response:
+    """Add ``Retry-After`` (whole seconds) when ``seconds`` is set."""
+    if seconds is not None:
+        response.headers["Retry-After"] = retry_after_header(seconds)
+    return response
 
 
 def operation(api: str, operation_id: str, auth: str = "merchant", msn_required: bool = False) -> Callable[[F], F]:
@@ -109,23 +118,26 @@ def operation(api: str, operation_id: str, auth: str = "merchant", msn_required:
             if fate.latency:
                 state.sleep(fate.latency)
             if fate.error_status is not None:
-                return render(
-                    api,
-                    SandboxError(fate.error_status, "Injected fault (sandbox)"),
-                    request.path,
-                    operation_id,
+                return with_retry_after(
+                    render(
+                        api, SandboxError(fate.error_status, "Injected fault (sandbox)"), request.path, operation_id
+                    ),
+                    fate.retry_after,
                 )
             if fate.timeout is not None:
                 # Nothing happens; the answer comes after the client has given up.
                 state.sleep(fate.timeout)
                 return render(api, SandboxError(504, "Injected timeout (sandbox)"), request.path, operation_id)
             try:
-                g.merchant = _authenticate(state, auth)
+                g.merchant = _authenticate(state, api, auth)
                 if api != "pos":
                     _check_common_headers(msn_required, msn_pattern=api == "epayment")
                 response = handler(**kwargs)
             except SandboxError as error:
-                response = render(api, error, request.path, operation_id)
+                # A rate limit error (RateLimitError) says when to come back.
+                response = with_retry_after(
+                    render(api, error, request.path, operation_id), getattr(error, "retry_after", None)
+                )
             if fate.apply_then_timeout is not None:
                 # The operation took effect; the answer comes after the client has given up.
                 state.sleep(fate.apply_then_timeout)

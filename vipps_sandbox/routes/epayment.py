@@ -1,4 +1,8 @@
-"""ePayment API v1 (CONTRACTS §4): create, get, events, capture, refund, cancel, test approve."""
+"""ePayment API v1 (CONTRACTS §4): create, get, events, capture, refund, cancel, test approve.
+
+create, capture, cancel and refund are rate limited per MSN + reference (CONTRACTS §4.11,
+``SandboxConfig.epayment_rate_limit``): past the limit they answer 429 with ``Retry-After``.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,11 @@ def _idempotency_key(required: bool = True) -> str | None:
     return key
 
 
+def _rate_limit(reference: str) -> None:
+    """Count a modifying call against the MSN + reference limit (429 when over it)."""
+    current_state().check_rate_limit(merchant().msn, reference)
+
+
 def _idempotent(operation_id: str, reference: str, key: str | None, status: int, action: Callable[[], Any]) -> Response:
     """Run ``action`` under the Idempotency-Key rules; errors are remembered like successes."""
     state = current_state()
@@ -66,12 +75,14 @@ def _idempotent(operation_id: str, reference: str, key: str | None, status: int,
 @bp.post("/epayment/v1/payments")
 @operation("epayment", "createPayment", msn_required=True)
 def create_payment() -> Response:
-    key = _idempotency_key()
     raw = request.get_data(cache=True)
     try:
         reference = str(json.loads(raw).get("reference", ""))
     except (ValueError, AttributeError):
         reference = ""
+    # Counted per reference: calls without one all share the "" bucket, as at Vipps (§4.8).
+    _rate_limit(reference)
+    key = _idempotency_key()
     return _idempotent(
         "createPayment",
         reference,
@@ -104,6 +115,7 @@ def get_events(reference: str) -> Response:
 @bp.post("/epayment/v1/payments/<reference>/capture")
 @operation("epayment", "capturePayment", msn_required=True)
 def capture(reference: str) -> Response:
+    _rate_limit(reference)
     _check_reference(reference)
     key = _idempotency_key()
     return _idempotent(
@@ -118,6 +130,7 @@ def capture(reference: str) -> Response:
 @bp.post("/epayment/v1/payments/<reference>/refund")
 @operation("epayment", "refundPayment", msn_required=True)
 def refund(reference: str) -> Response:
+    _rate_limit(reference)
     _check_reference(reference)
     key = _idempotency_key()
     return _idempotent(
@@ -132,9 +145,11 @@ def refund(reference: str) -> Response:
 @bp.post("/epayment/v1/payments/<reference>/cancel")
 @operation("epayment", "cancelPayment", msn_required=True)
 def cancel(reference: str) -> Response:
+    _rate_limit(reference)
     _check_reference(reference)
-    # Required by spec 1.4.1, only "recommended" by the live docs (CONTRACTS §4.1): optional here.
-    key = _idempotency_key(required=False)
+    # Required by spec 1.4.1 (the live docs only "recommend" it, CONTRACTS §4.1): the sandbox
+    # follows the spec, so a client that omits it finds out here rather than in production.
+    key = _idempotency_key()
     return _idempotent(
         "cancelPayment",
         reference,

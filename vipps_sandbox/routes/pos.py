@@ -4,8 +4,9 @@
 The integrator token endpoint is not in the PoS spec (it is documented in prose only): OAuth2
 client credentials with HTTP Basic ``client_id:client_secret`` and the form
 ``grant_type=client_credentials`` (optionally ``merchant_vat``). The sandbox accepts the keys of
-its registered merchants there, and ``…/checkin`` accepts those tokens as well as the ones from
-``/accesstoken/get``; the PoS must belong to the token's merchant.
+its registered merchants there. ``…/checkin`` accepts only those integrator tokens (a token from
+``/accesstoken/get`` gets 401, and an integrator token gets 401 on the Vipps APIs); the PoS
+must belong to the token's merchant.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import binascii
 from flask import Blueprint, Response, request
 
 from ..errors import SandboxError
-from .common import current_state, json_response, merchant, operation
+from ..state import POS_TOKEN
+from .common import current_state, json_response, merchant, operation, with_retry_after
 
 bp = Blueprint("pos", __name__)
 
@@ -33,7 +35,9 @@ def integrator_token() -> Response:
     if fate.latency:
         state.sleep(fate.latency)
     if fate.error_status is not None:
-        return _oauth_error(fate.error_status, "server_error", "Injected fault (sandbox)")
+        return with_retry_after(
+            _oauth_error(fate.error_status, "server_error", "Injected fault (sandbox)"), fate.retry_after
+        )
     if request.form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
     header = request.headers.get("Authorization", "")
@@ -48,7 +52,7 @@ def integrator_token() -> Response:
             found = next((m for m in state.merchants.values() if m.client_id == client_id), None)
             if found is None:
                 raise SandboxError(401, "unknown client")
-            token = state.issue_token(client_id, client_secret, found.subscription_keys[0])
+            token = state.issue_token(client_id, client_secret, found.subscription_keys[0], issuer=POS_TOKEN)
     except SandboxError:
         return _oauth_error(401, "invalid_client", "Invalid client_id or client_secret")
     return json_response(
