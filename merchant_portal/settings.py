@@ -52,6 +52,14 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
     TIME_ZONE=(str, "Europe/Oslo"),
     WORKER_HEARTBEAT_MAX_AGE=(int, 180),
+    QR_SHEET_INLINE_MAX_CODES=(int, 48),
+    QR_SHEET_KEEP_HOURS=(int, 24),
+    WEBHOOK_MAX_BODY_BYTES=(int, 64 * 1024),
+    WEBHOOK_RETENTION_DAYS=(int, 30),
+    WEBHOOK_QUIET_HOURS=(int, 24),
+    MOBILEPAY_POS_BASE_URL=(str, ""),
+    MOBILEPAY_POS_CLIENT_ID=(str, ""),
+    MOBILEPAY_POS_CLIENT_SECRET=(str, ""),
     VIPPS_CALL_LOG_RETENTION_DAYS=(int, 90),
 )
 
@@ -241,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
     **payments_schedule.BEAT_SCHEDULE,
 }
 WORKER_HEARTBEAT_MAX_AGE = env("WORKER_HEARTBEAT_MAX_AGE")
+# QR sheets (qrcodes): up to this many codes are rendered in the request and downloaded at once; larger sheets
+# go to the PDF queue with a progress bar. Rendered sheets are kept (in the database) this many hours.
+QR_SHEET_INLINE_MAX_CODES = env("QR_SHEET_INLINE_MAX_CODES")
+QR_SHEET_KEEP_HOURS = env("QR_SHEET_KEEP_HOURS")
 
 # Vipps MobilePay. The default base URL is the local sandbox (vipps_sandbox); `check --deploy` refuses it.
 VIPPS_BASE_URL = env("VIPPS_BASE_URL").rstrip("/")
@@ -250,6 +262,17 @@ VIPPS_SYSTEM_PLUGIN_NAME = env("VIPPS_SYSTEM_PLUGIN_NAME")
 VIPPS_SYSTEM_PLUGIN_VERSION = env("VIPPS_SYSTEM_PLUGIN_VERSION")
 VIPPS_CONNECT_TIMEOUT = env("VIPPS_CONNECT_TIMEOUT")
 VIPPS_READ_TIMEOUT = env("VIPPS_READ_TIMEOUT")
+
+# Inbound webhooks (webhooks_app): a larger body is refused (413); deliveries and settled events older than the
+# retention are pruned daily; the webhooks page warns when a registered sales unit heard nothing for this long.
+WEBHOOK_MAX_BODY_BYTES = env("WEBHOOK_MAX_BODY_BYTES")
+WEBHOOK_RETENTION_DAYS = env("WEBHOOK_RETENTION_DAYS")
+WEBHOOK_QUIET_HOURS = env("WEBHOOK_QUIET_HOURS")
+# MobilePay PoS v10 check-in lookup (legacy). Empty base URL: VIPPS_BASE_URL (the sandbox serves both); empty
+# client id/secret: each sales unit's own keys.
+MOBILEPAY_POS_BASE_URL = env("MOBILEPAY_POS_BASE_URL").rstrip("/")
+MOBILEPAY_POS_CLIENT_ID = env("MOBILEPAY_POS_CLIENT_ID")
+MOBILEPAY_POS_CLIENT_SECRET = env("MOBILEPAY_POS_CLIENT_SECRET")
 VIPPS_CALL_LOG_RETENTION_DAYS = env("VIPPS_CALL_LOG_RETENTION_DAYS")
 
 LOGGING = {

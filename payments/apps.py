@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Check-ins and payments"
+
+    def ready(self) -> None:
+        from webhooks_app.dispatch import Handler, register_handler
+        from webhooks_app.events import CHECKED_IN, MOBILEPAY_POS_NOTIFICATION
+
+        from . import services
+
+        register_handler(CHECKED_IN, Handler(apply=services.checkin_apply_qr_event))
+        register_handler(
+            MOBILEPAY_POS_NOTIFICATION, Handler(prepare=services.pos_checkin_fetch, apply=services.pos_checkin_apply)
+        )

@@ -11,6 +11,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from merchant_portal.audit.services import log_action
+from webhooks_app.tasks import webhooks_sync_sales_unit
 
 from .models import Membership, Merchant, SalesUnit
 from .roles import Role
@@ -49,6 +50,7 @@ def sales_unit_create(*, merchant: Merchant, actor, **fields) -> SalesUnit:
         target=unit,
         data={"msn": unit.msn, "environment": unit.environment},
     )
+    webhooks_sync_sales_unit.delay_on_commit(unit.pk)  # register the webhooks the portal needs at Vipps
     return unit
 
 
