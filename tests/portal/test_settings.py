@@ -117,7 +117,7 @@ def test_redis_broker_gets_visibility_and_socket_timeouts():
 def test_procfile_runs_every_process_and_a_recycled_pdf_worker():
     procfile = (ROOT / "Procfile").read_text()
     names = {line.split(":", 1)[0] for line in procfile.splitlines() if line.strip()}
-    assert {"web", "worker", "pdfworker", "beat", "sandbox"} <= names
+    assert {"web", "worker", "pdfworker", "relay", "beat", "sandbox"} <= names
     pdf_line = next(line for line in procfile.splitlines() if line.startswith("pdfworker:"))
     assert "--queues pdf" in pdf_line and "--max-tasks-per-child" in pdf_line
 

@@ -204,3 +204,22 @@ def test_pruning_removes_old_deliveries_and_settled_events_only(kiosk, settings)
     assert list(WebhookEvent.objects.values_list("status", flat=True)) == [Status.PENDING]
     assert list(WebhookDelivery.objects.values_list("outcome", flat=True)) == ["received"]
     assert CheckIn.objects.get().event is None
+
+
+@pytest.mark.django_db
+def test_the_relay_command_files_and_publishes_stored_deliveries(kiosk):
+    deliver(checkin_payload(kiosk.sales_unit.msn, kiosk.merchant_qr_id))
+    call_command("run_webhook_relay", "--once")
+    assert CheckIn.objects.get().qr_code == kiosk
+    assert WebhookEvent.objects.get().status == Status.PROCESSED
+
+
+@pytest.mark.django_db
+def test_the_relay_command_survives_a_failing_pass(kiosk, monkeypatch):
+    import webhooks_app.management.commands.run_webhook_relay as command
+
+    def broken(**kwargs):
+        raise OperationalError("database went away")
+
+    monkeypatch.setattr(command, "webhook_events_relay", broken)
+    call_command("run_webhook_relay", "--once")  # logs and carries on: no exception escapes the loop
