@@ -146,7 +146,14 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._session = requests.Session()
+        # requests.Session is not documented as thread-safe and deliveries run on a pool: one per thread.
+        self._sessions = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        return session
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -338,7 +345,7 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            response = self._session.post(
+            response = self._session().post(
                 delivery.url,
                 data=delivery.body,
                 headers=headers,

@@ -330,3 +330,17 @@ def test_access_log_masks_phone_numbers(logged_sandbox: str, caplog: pytest.LogC
     assert len(lines) == 3, lines
     assert all(PHONE not in line for line in lines), lines
     assert "/_sandbox/api/phones/********67/pending" in lines[1]
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("http://example.com/hooks/vipps/", 400),
+        ("http://10.1.2.3:8000/hooks/vipps/", 400),
+        ("http://127.0.0.1:8000/hooks/vipps/", 201),
+        ("http://localhost:8000/hooks/vipps/", 201),
+        ("https://portal.example.no/hooks/vipps/", 201),
+    ],
+)
+def test_http_webhook_urls_are_accepted_only_on_loopback(api, url, status):
+    api.post("/webhooks/v1/webhooks", status, json={"url": url, "events": ["epayments.payment.captured.v1"]})
