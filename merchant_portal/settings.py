@@ -61,6 +61,7 @@ env = environ.Env(
     MOBILEPAY_POS_CLIENT_ID=(str, ""),
     MOBILEPAY_POS_CLIENT_SECRET=(str, ""),
     VIPPS_CALL_LOG_RETENTION_DAYS=(int, 90),
+    PAYMENTS_MODIFICATIONS_PER_MINUTE=(int, 5),
 )
 
 DEBUG = env("DEBUG")
@@ -274,6 +275,8 @@ MOBILEPAY_POS_BASE_URL = env("MOBILEPAY_POS_BASE_URL").rstrip("/")
 MOBILEPAY_POS_CLIENT_ID = env("MOBILEPAY_POS_CLIENT_ID")
 MOBILEPAY_POS_CLIENT_SECRET = env("MOBILEPAY_POS_CLIENT_SECRET")
 VIPPS_CALL_LOG_RETENTION_DAYS = env("VIPPS_CALL_LOG_RETENTION_DAYS")
+# Create, capture, cancel and refund calls per payment reference and minute that Vipps allows (CONTRACTS §4.11).
+PAYMENTS_MODIFICATIONS_PER_MINUTE = env("PAYMENTS_MODIFICATIONS_PER_MINUTE")
 
 LOGGING = {
     "version": 1,
@@ -281,5 +284,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # WeasyPrint reports every page it paints at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }

@@ -27,7 +27,9 @@ class MerchantMixin:
         request.membership = membership
         if not membership.has_perm(self.permission):
             raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this.")
-        request.session["last_merchant"] = membership.merchant.slug
+        if request.session.get("last_merchant") != membership.merchant.slug:
+            # Only on a change: writing the session on every request serialises a user's parallel requests.
+            request.session["last_merchant"] = membership.merchant.slug
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -141,6 +141,16 @@ class QrMixin(StateBase):
             del self.qr_codes[(qr.msn, qr.merchant_qr_id)]
             self.images.pop(qr.image_id, None)
 
+    def rotate_image_url(self, merchant: Merchant, merchant_qr_id: str) -> CallbackQr:
+        """Vipps may change a code's ``qrImageUrl`` "due to security concerns": the same code gets a new
+        image link and the old link stops working."""
+        with self.lock:
+            qr = self.get_callback_qr(merchant, merchant_qr_id)
+            self.images.pop(qr.image_id, None)
+            qr.image_id = secrets.token_urlsafe(16)
+            self.images[qr.image_id] = qr.qr_content
+            return qr
+
     def image_content(self, image_id: str) -> str | None:
         with self.lock:
             return self.images.get(image_id)

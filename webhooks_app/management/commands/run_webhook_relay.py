@@ -32,7 +32,6 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            close_old_connections()
             try:
                 published = webhook_events_relay()
             except Exception:
@@ -43,3 +42,5 @@ class Command(BaseCommand):
                 return
             if not published:
                 time.sleep(interval)
+            # Between passes, as a request would: drop a connection the database or a failover has broken.
+            close_old_connections()

@@ -13,12 +13,19 @@ from django.db import transaction
 from merchant_portal.tenancy import services
 from merchant_portal.tenancy.models import Currency, Environment, Market, Membership, Merchant, SalesUnit
 from merchant_portal.tenancy.roles import Role
+from qrcodes import services as qr_services
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "vipps-demo-2026"  # a local demo account on the embedded defaults only; see --password
 DEMO_SALES_UNITS = [
     ("Demo Kiosk Oslo", "123456", Market.NORWAY, Currency.NOK),
     ("Demo Kiosk København", "654321", Market.DENMARK, Currency.DKK),
+]
+# Per sales unit: (location, address, QR codes, their description, category). Saved here; the sync task sends
+# them to the sandbox.
+DEMO_LOCATIONS = [
+    ("Kiosk Torget", "Torget 1", 2, "Kiosk", "IN_STORE"),
+    ("Automater Storgata", "Storgata 12", 4, "Automat", "VENDING"),
 ]
 
 
@@ -64,6 +71,7 @@ class Command(BaseCommand):
                     client_secret=secrets.token_urlsafe(32),
                     subscription_key=secrets.token_hex(16),
                 )
+            _seed_locations(unit)
             sandbox_merchants.append(
                 {
                     "msn": unit.msn,
@@ -86,4 +94,14 @@ class Command(BaseCommand):
                 f"\nDemo merchant ready: open {settings.PUBLIC_BASE_URL}/ and log in as "
                 f"'{DEMO_USERNAME}' with password '{password}'.\n"
             )
+        )
+
+
+def _seed_locations(unit: SalesUnit) -> None:
+    if unit.locations.exists():
+        return
+    for name, address, count, description, category in DEMO_LOCATIONS:
+        location = qr_services.location_create(sales_unit=unit, actor=None, name=name, address=address)
+        qr_services.qr_codes_bulk_create(
+            location=location, actor=None, count=count, description=description, category=category
         )
