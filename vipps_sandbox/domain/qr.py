@@ -191,9 +191,9 @@ class QrMixin(StateBase):
             payload = {
                 "customerToken": token.token,
                 "merchantQrId": qr.merchant_qr_id,
+                # Current Vipps sends only `msn` (the pre-2024 name was `merchantSerialNumber`); sending both would
+                # let a parser that reads only the old name pass here and fail against Vipps.
                 "msn": qr.msn,
-                # The pre-2024 name, still sent so older parsers keep working.
-                "merchantSerialNumber": qr.msn,
                 "initiatedAt": _iso7(now),
             }
             deliveries = self.emit(qr.msn, CHECKED_IN, payload, ordering_key=f"checkin:{token.token}")
