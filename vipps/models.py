@@ -481,6 +481,8 @@ class MerchantCallbackQr:
     location_description: str
     qr_image_url: str
     qr_content: str
+    # Newer than the spec file, and whether GET returns it is unconfirmed (CONTRACTS §8): None when absent.
+    category: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> MerchantCallbackQr:
@@ -491,6 +493,7 @@ class MerchantCallbackQr:
             location_description=data.get("locationDescription", ""),
             qr_image_url=data["qrImageUrl"],
             qr_content=data["qrContent"],
+            category=data.get("category"),
         )
 
 

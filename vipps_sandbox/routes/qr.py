@@ -44,6 +44,8 @@ def qr_wire(qr: CallbackQr, fmt: str = "SVG", size: int | None = None) -> dict[s
         "locationDescription": qr.location_description,
         "qrImageUrl": url,
         "qrContent": qr.qr_content,
+        # The sandbox's assumption: GET echoes the category set by PUT (unconfirmed for Vipps, CONTRACTS §8).
+        "category": qr.category or "IN_STORE",
     }
 
 
