@@ -61,7 +61,8 @@ def _location(description: str) -> str:
 
 
 def _qr_image_params(image_format: str | None, image_size: int | None) -> dict[str, Any]:
-    # The spec spells these QrImageFormat/QrImageSize (the guide uses camelCase); we follow the spec.
+    # The spec file spells these QrImageFormat/QrImageSize, the product documentation (seed document 003, which
+    # wins where sources disagree) qrImageFormat/qrImageSize; Vipps' API binds query names case-insensitively.
     if image_size is not None and (isinstance(image_size, bool) or not 100 <= image_size <= 2000):
         raise VippsValidationError("image_size must be 100-2000")
     fmt = None
@@ -70,7 +71,7 @@ def _qr_image_params(image_format: str | None, image_size: int | None) -> dict[s
             fmt = QrImageFormat(image_format).value
         except ValueError:
             raise VippsValidationError("image_format must be PNG or SVG") from None
-    return {"QrImageFormat": fmt, "QrImageSize": image_size}
+    return {"qrImageFormat": fmt, "qrImageSize": image_size}
 
 
 class VippsClient:

@@ -73,7 +73,7 @@ def test_records_for_http_errors_and_transport_errors(client, fake, records):
 def test_query_string_is_part_of_the_recorded_path(client, fake, records):
     fake.add("GET", "/qr/v1/merchant-callback", body=[])
     client.list_merchant_callback_qrs(image_format="SVG")
-    assert records[-1].path == "/qr/v1/merchant-callback?QrImageFormat=SVG"
+    assert records[-1].path == "/qr/v1/merchant-callback?qrImageFormat=SVG"
 
 
 def test_secrets_are_masked_in_records(client, fake, records):

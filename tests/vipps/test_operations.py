@@ -76,7 +76,7 @@ def test_merchant_qr_id_is_percent_encoded_into_one_path_segment(client, fake):
 
 def test_get_merchant_callback_qr(client, fake):
     result, sent = run(client, fake, "get_merchant_callback_qr")
-    assert sent.query == "QrImageFormat=PNG&QrImageSize=500"
+    assert sent.query == "qrImageFormat=PNG&qrImageSize=500"
     assert result == MerchantCallbackQr(
         merchant_serial_number="123456",
         merchant_qr_id=QR_ID,
