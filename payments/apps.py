@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from webhooks_app.dispatch import Handler, register_handler
-        from webhooks_app.events import CHECKED_IN, MOBILEPAY_POS_NOTIFICATION
+        from webhooks_app.events import CHECKED_IN, EPAYMENT_EVENTS, MOBILEPAY_POS_NOTIFICATION
 
         from . import services
 
@@ -15,3 +15,8 @@ class PaymentsConfig(AppConfig):
         register_handler(
             MOBILEPAY_POS_NOTIFICATION, Handler(prepare=services.pos_checkin_fetch, apply=services.pos_checkin_apply)
         )
+        # ePayment events are hints: prepare GETs the payment from Vipps, apply writes what Vipps said.
+        for event_type in EPAYMENT_EVENTS.values():
+            register_handler(
+                event_type, Handler(prepare=services.payment_event_fetch, apply=services.payment_event_apply)
+            )

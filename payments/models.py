@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from merchant_portal.core.crypto import EncryptedTextField
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
@@ -46,3 +48,159 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.pk} at {self.location_id} ({self.status})"
+
+
+class Payment(models.Model):
+    """A push payment request (ePayment) and what Vipps last confirmed about it.
+
+    `state` and the amounts are only written from Vipps' answers (create, GET payment, a modification's
+    response); a webhook only makes us ask. The amounts only grow, so answers are merged with max() and their
+    order does not matter. Amounts are in minor units (øre, cents).
+    """
+
+    class State(models.TextChoices):
+        CREATED = "CREATED", "Waiting for the customer"
+        AUTHORIZED = "AUTHORIZED", "Authorized"
+        ABORTED = "ABORTED", "Aborted by the customer"
+        EXPIRED = "EXPIRED", "Expired"
+        TERMINATED = "TERMINATED", "Cancelled before authorization"
+
+    class Sending(models.TextChoices):
+        QUEUED = "queued", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Refused by Vipps"
+
+    FINAL_STATES = (State.ABORTED, State.EXPIRED, State.TERMINATED)
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="payments")
+    sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="payments")
+    location = models.ForeignKey(
+        "qrcodes.Location", on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
+    )
+    checkin = models.ForeignKey(CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments")
+    reference = models.CharField(max_length=50)
+    # Stored before the first attempt and sent on every retry of the create call.
+    idempotency_key = models.CharField(max_length=50, unique=True)
+    currency = models.CharField(max_length=3)
+    amount = models.PositiveBigIntegerField()
+    description = models.CharField(max_length=100)
+    receipt = models.JSONField(null=True, blank=True)  # Order Management `Receipt`, minor units
+    # The phone number or customerToken, only needed until Vipps has the request.
+    customer = EncryptedTextField(blank=True)
+    customer_label = models.CharField(max_length=40, blank=True)  # masked phone, or "check-in"
+    auto_capture = models.BooleanField(default=False)
+    sending = models.CharField(max_length=10, choices=Sending.choices, default=Sending.QUEUED)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CREATED)
+    authorized_amount = models.PositiveBigIntegerField(default=0)
+    captured_amount = models.PositiveBigIntegerField(default=0)
+    refunded_amount = models.PositiveBigIntegerField(default=0)
+    cancelled_amount = models.PositiveBigIntegerField(default=0)
+    psp_reference = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # last GET payment
+    next_check_at = models.DateTimeField(null=True, blank=True)  # when reconciliation asks Vipps next
+
+    merchant_lookup = "merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["sales_unit", "reference"], name="uniq_payment_reference")]
+        indexes = [
+            # The list is keyset-paginated on id (newest first), with or without a state or location filter.
+            models.Index(fields=["merchant", "-id"], name="payment_list"),
+            models.Index(fields=["merchant", "state", "-id"], name="payment_list_state"),
+            models.Index(fields=["location", "-id"], name="payment_list_location"),
+            models.Index(fields=["next_check_at"], name="payment_due_check"),
+            models.Index(fields=["reference"], name="payment_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.reference}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    @property
+    def capturable(self) -> int:
+        if self.state != self.State.AUTHORIZED or self.cancelled_amount:
+            return 0
+        return max(0, self.authorized_amount - self.captured_amount)
+
+    @property
+    def refundable(self) -> int:
+        return max(0, self.captured_amount - self.refunded_amount)
+
+
+class PaymentOperation(models.Model):
+    """One capture, refund or cancel, asked for once and executed until Vipps has answered it.
+
+    The row is created before any call and carries the Idempotency-Key every attempt sends; `request_token`
+    (from the form, or "auto-capture") makes a double click or a repeated rule the same row.
+    """
+
+    class Kind(models.TextChoices):
+        CAPTURE = "capture", "Capture"
+        REFUND = "refund", "Refund"
+        CANCEL = "cancel", "Cancel"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Refused by Vipps"
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.PositiveBigIntegerField(default=0)  # 0 for a cancel: Vipps releases what is left
+    request_token = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=50, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The worker running it holds it until then (compare-and-set); a killed worker's lease runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    merchant_lookup = "payment__merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "request_token"], name="uniq_payment_operation_request")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="payment_operation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.payment_id} ({self.status})"
+
+
+class PaymentRule(models.Model):
+    """What happens automatically at a location: a payment request on every check-in (vending machines),
+    and capture as soon as a payment is authorized."""
+
+    location = models.OneToOneField("qrcodes.Location", on_delete=models.CASCADE, related_name="payment_rule")
+    request_on_checkin = models.BooleanField(default=False)
+    amount = models.PositiveBigIntegerField(null=True, blank=True)  # the fixed amount, or the form's default
+    description = models.CharField(max_length=100, blank=True)
+    auto_capture = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    merchant_lookup = "location__sales_unit__merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Payment rule of {self.location_id}"

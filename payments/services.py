@@ -1,19 +1,44 @@
 import hashlib
 import json
+import logging
+import secrets
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from merchant_portal.audit.services import log_action
+from merchant_portal.tenancy.models import SalesUnit
 from qrcodes.models import Location, QrCode
+from vipps import (
+    Aggregate,
+    Amount,
+    CreatePaymentRequest,
+    Customer,
+    CustomerInteraction,
+    OrderLine,
+    UnitInfo,
+    UserFlow,
+    VippsAPIError,
+    VippsError,
+)
+from vipps import Payment as VippsPayment
+from vipps import Receipt as VippsReceipt
 from vipps.masking import mask_phone
+from vipps.models import AMOUNT_MAX, PHONE_RE
 from webhooks_app.dispatch import Discard, Park
 
-from .models import CheckIn
+from .models import CheckIn, Payment, PaymentOperation, PaymentRule
+
+logger = logging.getLogger(__name__)
 
 CHECKIN_TTL = timedelta(minutes=15)  # the customerToken's validity (CONTRACTS.md §5.2)
 POS_POLLS = 5  # notifications after which an empty PoS is taken as "nobody checked in"
@@ -40,8 +65,13 @@ def checkin_create(
     if existing is not None:
         return existing
     try:
+        # Loaded with the location by the webhook handlers (select_related), so filing costs no extra query.
+        rule = location.payment_rule
+    except PaymentRule.DoesNotExist:
+        rule = None
+    try:
         with transaction.atomic():
-            return CheckIn.objects.create(
+            checkin = CheckIn.objects.create(
                 sales_unit_id=location.sales_unit_id,
                 location=location,
                 qr_code=qr_code,
@@ -56,6 +86,9 @@ def checkin_create(
             )
     except IntegrityError:
         return CheckIn.objects.get(sales_unit_id=location.sales_unit_id, token_digest=digest)
+    if rule is not None and rule.request_on_checkin:
+        payment_rule_on_checkin(checkin=checkin, rule=rule)
+    return checkin
 
 
 def _parse_time(value: str) -> datetime:
@@ -69,7 +102,7 @@ def checkin_apply_qr_event(event, prepared=None) -> None:
     merchant_qr_id = str(payload["merchantQrId"])
     initiated_at = _parse_time(payload["initiatedAt"])
     qr = (
-        QrCode.objects.select_related("location")
+        QrCode.objects.select_related("location__payment_rule")
         .filter(sales_unit_id=event.sales_unit_id, merchant_qr_id=merchant_qr_id)
         .first()
     )
@@ -91,7 +124,11 @@ def checkin_apply_qr_event(event, prepared=None) -> None:
 
 def _pos_location(event) -> Location:
     pos_id = event.payload["PosId"].lower()
-    location = Location.objects.filter(sales_unit_id=event.sales_unit_id, mobilepay_pos_id__iexact=pos_id).first()
+    location = (
+        Location.objects.select_related("payment_rule")
+        .filter(sales_unit_id=event.sales_unit_id, mobilepay_pos_id__iexact=pos_id)
+        .first()
+    )
     if location is None:
         raise Discard(f"No location is mapped to PoS {pos_id} any more.")
     return location
@@ -146,3 +183,576 @@ def checkin_exchange_phone(*, checkin: CheckIn, actor) -> str:
     checkin.save(update_fields=["phone_masked"])
     log_action(merchant=checkin.sales_unit.merchant, actor=actor, action="checkin.phone_exchanged", target=checkin)
     return checkin.phone_masked
+
+
+# Payments ----------------------------------------------------------------------------------------------------
+#
+# Exactly once: every call Vipps could apply twice (create, capture, refund, cancel) is made from a row that
+# was committed first and holds its Idempotency-Key, so every retry, redelivery or duplicate task sends the
+# same key and Vipps applies the call once. Our side of the result is written with a compare-and-set on the
+# row's status, so it is also recorded once. Money state is only taken from Vipps' answers.
+
+LOST_TASK_AFTER = timedelta(minutes=2)  # a queued row nobody touched for this long is handed to a task again
+OPERATION_LEASE = 90  # seconds one worker owns an operation; a killed worker's lease runs out
+POLL_FOR = timedelta(days=1)  # a payment request still CREATED after this is not polled any more
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    retry_in: float | None = None  # seconds; set when the work is not finished and should be tried again
+
+
+def _retry_delay(exc: VippsError, attempt: int) -> float:
+    if exc.retry_after is not None:
+        return max(1.0, float(exc.retry_after))
+    return float(min(300, 2 * 2 ** max(0, attempt - 1)))
+
+
+def _explain(exc: VippsError) -> tuple[str, str]:
+    from .vipps_errors import explain
+
+    if isinstance(exc, VippsAPIError):
+        code = exc.error_code or ""
+        plain = explain(code, exc.status)
+        return code, f"{plain} ({exc})" if plain else str(exc)
+    return "", str(exc)
+
+
+def _next_check(payment: Payment, now: datetime) -> datetime | None:
+    """When reconciliation asks Vipps next about a payment request the customer has not answered: often at
+    first (Vipps: from 5 s after create, every few seconds), then rarely, then not at all."""
+    if payment.sending != Payment.Sending.SENT or payment.state != Payment.State.CREATED:
+        return None
+    age = now - payment.created_at
+    if age > POLL_FOR:
+        return None
+    if age < timedelta(minutes=2):
+        return now + timedelta(seconds=5)
+    if age < timedelta(minutes=15):
+        return now + timedelta(seconds=30)
+    return now + timedelta(minutes=10)
+
+
+def payment_reference_new(*, sales_unit: SalesUnit) -> str:
+    """Unique per MSN, prefixed by it, never purely numeric: `<msn>-<yymmdd>-<8 hex>`."""
+    return f"{sales_unit.msn}-{timezone.now():%y%m%d}-{secrets.token_hex(4)}"
+
+
+def receipt_from_lines(*, lines: list[dict], currency: str) -> dict:
+    """Order lines (name, quantity, unit_price in minor units, tax_percentage) as the stored receipt, with the
+    totals Order Management wants (tax included in the price)."""
+    order_lines = []
+    for number, line in enumerate(lines, start=1):
+        quantity = Decimal(str(line["quantity"]))
+        total = int((quantity * line["unit_price"]).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        tax_percentage = int(line["tax_percentage"])
+        excluding = int((Decimal(total) * 100 / (100 + tax_percentage)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        order_lines.append(
+            {
+                "name": line["name"],
+                "id": str(line.get("id") or number),
+                "quantity": format(quantity.normalize(), "f"),
+                "unit_price": line["unit_price"],
+                "tax_percentage": tax_percentage,
+                "total": total,
+                "total_excluding_tax": excluding,
+                "total_tax": total - excluding,
+            }
+        )
+    return {"currency": currency, "lines": order_lines}
+
+
+def _vipps_receipt(receipt: dict | None) -> VippsReceipt | None:
+    if not receipt:
+        return None
+    lines = [
+        OrderLine(
+            name=line["name"],
+            id=line["id"],
+            total_amount=line["total"],
+            total_amount_excluding_tax=line["total_excluding_tax"],
+            total_tax_amount=line["total_tax"],
+            tax_percentage=line["tax_percentage"],
+            unit_info=UnitInfo(quantity=line["quantity"], unit_price=line["unit_price"]),
+        )
+        for line in receipt["lines"]
+    ]
+    return VippsReceipt(order_lines=lines, currency=receipt["currency"])
+
+
+def payment_request_create(
+    *,
+    sales_unit: SalesUnit,
+    amount: int,
+    description: str,
+    actor,
+    request_token: str,
+    phone_number: str = "",
+    checkin: CheckIn | None = None,
+    location: Location | None = None,
+    lines: list[dict] | None = None,
+    auto_capture: bool | None = None,
+) -> Payment:
+    """Save a payment request and queue it for Vipps. The same `request_token` (a form's, or a check-in's for
+    a rule) gives back the same payment: a double submit sends one push message."""
+    if (checkin is None) == (not phone_number):
+        raise ValidationError("Ask a checked-in customer or a phone number, not both.")
+    if checkin is not None:
+        if checkin.expires_at <= timezone.now():
+            raise ValidationError("The check-in has expired: ask for the customer's phone number instead.")
+        sales_unit, location = checkin.sales_unit, checkin.location
+    elif not PHONE_RE.match(phone_number):
+        raise ValidationError("The phone number needs the country code first and 10 to 15 digits, e.g. 4791234567.")
+    if not 3 <= len(description) <= 100:
+        raise ValidationError("The description needs 3 to 100 characters.")
+    if not 0 < amount <= AMOUNT_MAX:
+        raise ValidationError("The amount must be more than zero.")
+    receipt = receipt_from_lines(lines=lines, currency=sales_unit.currency) if lines else None
+    if receipt and sum(line["total"] for line in receipt["lines"]) != amount:
+        raise ValidationError("The order lines do not add up to the amount.")
+    if auto_capture is None:
+        rule = PaymentRule.objects.filter(location=location).first() if location else None
+        auto_capture = bool(rule and rule.auto_capture)
+    key = f"pay-{hashlib.sha256(f'{sales_unit.pk}:{request_token}'.encode()).hexdigest()[:40]}"
+    existing = Payment.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                merchant_id=sales_unit.merchant_id,
+                sales_unit=sales_unit,
+                location=location,
+                checkin=checkin,
+                reference=payment_reference_new(sales_unit=sales_unit),
+                idempotency_key=key,
+                currency=sales_unit.currency,
+                amount=amount,
+                description=description,
+                receipt=receipt,
+                customer=checkin.customer_token if checkin else phone_number,
+                customer_label="check-in" if checkin else mask_phone(phone_number),
+                auto_capture=auto_capture,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_at=now,
+                next_check_at=now + LOST_TASK_AFTER,
+            )
+            log_action(
+                merchant=sales_unit.merchant,
+                actor=actor,
+                action="payment.requested",
+                target=payment,
+                data={"amount": amount, "currency": payment.currency, "customer": payment.customer_label},
+            )
+    except IntegrityError:
+        return Payment.objects.get(idempotency_key=key)
+    from .tasks import send_payment_request
+
+    send_payment_request.delay_on_commit(payment.pk)
+    return payment
+
+
+def payment_request_send(*, payment_id: int) -> Outcome:
+    """Send a saved payment request to Vipps (the create call). Safe to run any number of times."""
+    from merchant_portal.tenancy.vipps import vipps_client_for
+
+    payment = Payment.objects.select_related("sales_unit").filter(pk=payment_id).first()
+    if payment is None or payment.sending != Payment.Sending.QUEUED:
+        return Outcome("settled")
+    customer = (
+        Customer(customer_token=payment.customer) if payment.checkin_id else Customer(phone_number=payment.customer)
+    )
+    wait = _modification_slot(payment)  # the create counts against the reference's limit too
+    if wait:
+        Payment.objects.filter(pk=payment.pk).update(next_check_at=timezone.now() + timedelta(seconds=wait))
+        return Outcome("retry", wait)
+    try:
+        request = CreatePaymentRequest(
+            amount=Amount(payment.currency, payment.amount),
+            reference=payment.reference,
+            user_flow=UserFlow.PUSH_MESSAGE,
+            customer=customer,
+            customer_interaction=CustomerInteraction.CUSTOMER_PRESENT,
+            payment_description=payment.description,
+            receipt=_vipps_receipt(payment.receipt),
+        )
+        vipps_client_for(payment.sales_unit).create_payment(request, idempotency_key=payment.idempotency_key)
+    except VippsError as exc:
+        code, message = _explain(exc)
+        if exc.retryable:
+            retry_in = _retry_delay(exc, 1)
+            Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
+                error_code=code, error_message=message, next_check_at=timezone.now() + timedelta(seconds=retry_in)
+            )
+            return Outcome("retry", retry_in)
+        if not (isinstance(exc, VippsAPIError) and exc.status == 409 and code == "4150"):
+            Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
+                sending=Payment.Sending.FAILED, error_code=code, error_message=message, customer="", next_check_at=None
+            )
+            return Outcome("failed")
+        # 4150: our reference exists at Vipps, so an earlier attempt got through; GET tells the rest.
+    except Exception as exc:  # WrongEnvironment, invalid stored data: nothing was sent, and retrying will not help
+        Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
+            sending=Payment.Sending.FAILED, error_message=str(exc), customer="", next_check_at=None
+        )
+        return Outcome("failed")
+    now = timezone.now()
+    Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
+        sending=Payment.Sending.SENT,
+        customer="",  # the token or phone number is not needed any more
+        error_code="",
+        error_message="",
+        next_check_at=now + timedelta(seconds=5),
+    )
+    return Outcome("sent")
+
+
+def _merge(payment: Payment, *, state: str, aggregate: Aggregate, psp_reference: str = "") -> bool:
+    """Apply what Vipps said. Amounts only grow and a final state never changes, so answers that arrive late
+    or out of order cannot move the payment backwards. Returns whether it became AUTHORIZED now."""
+    became_authorized = payment.state == Payment.State.CREATED and state == Payment.State.AUTHORIZED
+    if payment.state == Payment.State.CREATED and state in Payment.State.values:
+        payment.state = state
+    payment.authorized_amount = max(payment.authorized_amount, aggregate.authorized.value)
+    payment.captured_amount = max(payment.captured_amount, aggregate.captured.value)
+    payment.refunded_amount = max(payment.refunded_amount, aggregate.refunded.value)
+    payment.cancelled_amount = max(payment.cancelled_amount, aggregate.cancelled.value)
+    if psp_reference and not payment.psp_reference:
+        payment.psp_reference = psp_reference
+    if payment.sending == Payment.Sending.QUEUED:
+        payment.sending = Payment.Sending.SENT  # Vipps has it, whatever became of our create call's answer
+    return became_authorized
+
+
+MERGED_FIELDS = [
+    "state",
+    "authorized_amount",
+    "captured_amount",
+    "refunded_amount",
+    "cancelled_amount",
+    "psp_reference",
+    "sending",
+    "checked_at",
+    "next_check_at",
+    "updated_at",
+]
+
+
+def payment_apply_remote(*, payment_id: int, remote: VippsPayment) -> Payment:
+    """Write a GET payment answer (from a webhook's prepare step or a poll)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("sales_unit__merchant").get(pk=payment_id)
+        became_authorized = _merge(
+            payment, state=remote.state, aggregate=remote.aggregate, psp_reference=remote.psp_reference
+        )
+        now = timezone.now()
+        payment.checked_at = now
+        payment.next_check_at = _next_check(payment, now)
+        payment.save(update_fields=MERGED_FIELDS)
+        if became_authorized and payment.auto_capture:
+            payment_operation_request(
+                payment=payment,
+                kind=PaymentOperation.Kind.CAPTURE,
+                amount=payment.authorized_amount,
+                request_token="auto-capture",
+                actor=None,
+            )
+    return payment
+
+
+def payment_refresh(*, payment: Payment) -> Payment:
+    """Ask Vipps for the payment (GET) and apply the answer."""
+    from merchant_portal.tenancy.vipps import vipps_client_for
+
+    remote = vipps_client_for(payment.sales_unit).get_payment(payment.reference)
+    return payment_apply_remote(payment_id=payment.pk, remote=remote)
+
+
+def payments_reconcile(*, limit: int = 100) -> int:
+    """Poll the payments whose check is due (customer has not answered yet, or a create whose task was lost).
+    Claimed by moving `next_check_at` forward first (compare-and-set), so overlapping runs poll each once."""
+    from .tasks import send_payment_request
+
+    now = timezone.now()
+    due = list(
+        Payment.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list("pk", "next_check_at", "sending")[:limit]
+    )
+    polled = 0
+    for pk, due_at, sending in due:
+        if not Payment.objects.filter(pk=pk, next_check_at=due_at).update(next_check_at=now + LOST_TASK_AFTER):
+            continue
+        if sending == Payment.Sending.QUEUED:
+            send_payment_request.delay(pk)
+            continue
+        payment = Payment.objects.select_related("sales_unit").get(pk=pk)
+        try:
+            payment_refresh(payment=payment)
+            polled += 1
+        except VippsError as exc:
+            retry_in = _retry_delay(exc, 3) if exc.retryable else 600
+            Payment.objects.filter(pk=pk).update(next_check_at=now + timedelta(seconds=retry_in))
+        except Exception:
+            logger.exception("polling payment %s failed", pk)
+    return polled
+
+
+# Capture, refund, cancel --------------------------------------------------------------------------------------
+
+
+def payment_operation_request(
+    *, payment: Payment, kind: str, amount: int, request_token: str, actor
+) -> PaymentOperation:
+    """Save a capture, refund or cancel and queue it. Checked against the amounts under a row lock on the
+    payment, counting operations still on their way; the same `request_token` gives back the same row."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().select_related("sales_unit__merchant").get(pk=payment.pk)
+        existing = locked.operations.filter(request_token=request_token).first()
+        if existing is not None:
+            return existing
+        pending = locked.operations.filter(status=PaymentOperation.Status.PENDING)
+        pending_sum = {k: sum(o.amount for o in pending if o.kind == k) for k in PaymentOperation.Kind.values}
+        Kind = PaymentOperation.Kind
+        if kind == Kind.CAPTURE:
+            if locked.state != Payment.State.AUTHORIZED:
+                raise ValidationError("Only an authorized payment can be captured.")
+            if any(o.kind == Kind.CANCEL for o in pending) or locked.cancelled_amount:
+                raise ValidationError("The payment is cancelled.")
+            left = locked.capturable - pending_sum[Kind.CAPTURE]
+            if not 0 < amount <= left:
+                raise ValidationError(f"You can capture at most {_major(left, locked.currency)}.")
+        elif kind == Kind.REFUND:
+            left = locked.refundable - pending_sum[Kind.REFUND]
+            if not 0 < amount <= left:
+                raise ValidationError(f"You can refund at most {_major(left, locked.currency)} (what is captured).")
+        elif kind == Kind.CANCEL:
+            amount = 0
+            if locked.state not in (Payment.State.CREATED, Payment.State.AUTHORIZED) or locked.cancelled_amount:
+                raise ValidationError("This payment cannot be cancelled.")
+            if locked.sending != Payment.Sending.SENT:
+                raise ValidationError("The payment request has not reached Vipps yet.")
+            if pending.filter(kind__in=[Kind.CAPTURE, Kind.CANCEL]).exists():
+                raise ValidationError("Wait until the capture on its way is done.")
+            if locked.state == Payment.State.AUTHORIZED and locked.capturable == 0:
+                raise ValidationError("Nothing is left to cancel: refund the captured amount instead.")
+        else:
+            raise ValidationError(f"Unknown operation {kind}.")
+        try:
+            with transaction.atomic():
+                operation = PaymentOperation.objects.create(
+                    payment=locked,
+                    kind=kind,
+                    amount=amount,
+                    request_token=request_token[:64],
+                    idempotency_key=f"op-{uuid.uuid4().hex}",
+                    requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    next_attempt_at=timezone.now() + LOST_TASK_AFTER,
+                )
+        except IntegrityError:  # the same request, saved by a concurrent click (SQLite has no row lock)
+            return locked.operations.get(request_token=request_token[:64])
+        log_action(
+            merchant=locked.sales_unit.merchant,
+            actor=actor,
+            action=f"payment.{kind}_requested",
+            target=locked,
+            data={"amount": amount, "operation": operation.pk},
+        )
+    from .tasks import execute_payment_operation
+
+    execute_payment_operation.delay_on_commit(operation.pk)
+    return operation
+
+
+def _major(value: int, currency: str) -> str:
+    return f"{currency} {value / 100:,.2f}".replace(",", " ")
+
+
+def _modification_slot(payment: Payment) -> float:
+    """Vipps allows 5 create, capture, cancel and refund calls per minute and reference (CONTRACTS §4.11).
+    Counted here per clock minute in the shared cache: 0 when a call may go now (and counts it), otherwise the
+    seconds until the next minute. A 429 from Vipps is still possible across a minute boundary, and its
+    Retry-After is honoured."""
+    now = time.time()
+    key = f"epayment-modifications:{payment.sales_unit.msn}:{payment.reference}:{int(now // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > settings.PAYMENTS_MODIFICATIONS_PER_MINUTE:
+        return 60 - now % 60 + 0.5
+    return 0.0
+
+
+def _postpone(operation: PaymentOperation, retry_in: float, code: str = "", message: str = "") -> Outcome:
+    PaymentOperation.objects.filter(pk=operation.pk, status=PaymentOperation.Status.PENDING).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_in), error_code=code, error_message=message
+    )
+    return Outcome("retry", retry_in)
+
+
+def _complete(operation: PaymentOperation, *, state: str, aggregate: Aggregate) -> Outcome:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=operation.payment_id)
+        done = PaymentOperation.objects.filter(pk=operation.pk, status=PaymentOperation.Status.PENDING).update(
+            status=PaymentOperation.Status.DONE,
+            done_at=timezone.now(),
+            error_code="",
+            error_message="",
+            next_attempt_at=None,
+        )
+        if not done:
+            return Outcome("settled")
+        _merge(payment, state=state, aggregate=aggregate)
+        payment.next_check_at = _next_check(payment, timezone.now())
+        payment.save(update_fields=MERGED_FIELDS)
+    return Outcome("done")
+
+
+def _applied_at_vipps(client, operation: PaymentOperation) -> bool:
+    """Whether an earlier attempt of this operation already took effect: Vipps' event log (the authoritative
+    history) lists every change with the Idempotency-Key it was made with."""
+    events = client.get_payment_events(operation.payment.reference)
+    return any(e.idempotency_key == operation.idempotency_key and e.success for e in events)
+
+
+def payment_operation_execute(*, operation_id: int) -> Outcome:
+    """Run one capture, refund or cancel until Vipps has answered it. Safe to call any number of times,
+    concurrently, after a crash or a timeout: one worker at a time holds the operation (a lease taken by
+    compare-and-set on the row), every attempt sends the row's Idempotency-Key, and the result is written by
+    compare-and-set on the status."""
+    now = timezone.now()
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    pending = PaymentOperation.objects.filter(pk=operation_id, status=PaymentOperation.Status.PENDING)
+    if not pending.filter(free).update(leased_until=now + timedelta(seconds=OPERATION_LEASE)):
+        return Outcome("busy" if pending.exists() else "settled")
+    try:
+        operation = PaymentOperation.objects.select_related("payment__sales_unit").get(pk=operation_id)
+        return _execute(operation)
+    finally:
+        PaymentOperation.objects.filter(pk=operation_id).update(leased_until=None)
+
+
+def _execute(operation: PaymentOperation) -> Outcome:
+    from merchant_portal.tenancy.vipps import vipps_client_for
+
+    payment = operation.payment
+    Kind = PaymentOperation.Kind
+    try:
+        client = vipps_client_for(payment.sales_unit)
+        if operation.attempts and _applied_at_vipps(client, operation):
+            remote = client.get_payment(payment.reference)
+            return _complete(operation, state=remote.state, aggregate=remote.aggregate)
+        wait = _modification_slot(payment)
+        if wait:
+            return _postpone(operation, wait, "", "Waiting for Vipps' limit of 5 changes a minute on one payment.")
+        # Counted before the call: from here on, the call may reach Vipps whatever happens to this worker.
+        PaymentOperation.objects.filter(pk=operation.pk).update(attempts=F("attempts") + 1)
+        operation.attempts += 1
+        amount = Amount(payment.currency, operation.amount)
+        key = operation.idempotency_key
+        if operation.kind == Kind.CAPTURE:
+            result = client.capture_payment(payment.reference, amount, idempotency_key=key)
+        elif operation.kind == Kind.REFUND:
+            result = client.refund_payment(payment.reference, amount, idempotency_key=key)
+        else:
+            result = client.cancel_payment(payment.reference, idempotency_key=key)
+    except VippsError as exc:
+        code, message = _explain(exc)
+        if exc.retryable:
+            return _postpone(operation, _retry_delay(exc, operation.attempts), code, message)
+        PaymentOperation.objects.filter(pk=operation.pk, status=PaymentOperation.Status.PENDING).update(
+            status=PaymentOperation.Status.FAILED,
+            error_code=code,
+            error_message=message,
+            done_at=timezone.now(),
+            next_attempt_at=None,
+        )
+        try:
+            payment_refresh(payment=payment)  # a refusal often means our copy is behind (e.g. a capture elsewhere)
+        except Exception:
+            logger.warning("could not refresh payment %s after a refused %s", payment.pk, operation.kind)
+        return Outcome("failed")
+    return _complete(operation, state=result.state, aggregate=result.aggregate)
+
+
+def payment_operations_drain(*, limit: int = 100) -> int:
+    """Hand due operations to a task again: postponed ones (rate limit, Vipps errors) and ones whose task was
+    lost. Claimed by compare-and-set on `next_attempt_at`."""
+    from .tasks import execute_payment_operation
+
+    now = timezone.now()
+    due = list(
+        PaymentOperation.objects.filter(status=PaymentOperation.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", "next_attempt_at")[:limit]
+    )
+    queued = 0
+    for pk, due_at in due:
+        if PaymentOperation.objects.filter(pk=pk, next_attempt_at=due_at).update(next_attempt_at=now + LOST_TASK_AFTER):
+            execute_payment_operation.delay(pk)
+            queued += 1
+    return queued
+
+
+# ePayment webhooks: a hint to ask Vipps --------------------------------------------------------------------------
+
+
+def payment_event_fetch(event):
+    """Prepare step of an ePayment webhook: find our payment and GET it from Vipps (outside the transaction)."""
+    from merchant_portal.tenancy.vipps import vipps_client_for
+
+    reference = str(json.loads(event.body).get("reference", ""))
+    payment = Payment.objects.filter(sales_unit_id=event.sales_unit_id, reference=reference).first()
+    if payment is None:
+        raise Discard(f"No payment with reference {reference[:50]} was made by this portal.")
+    try:
+        return payment.pk, vipps_client_for(event.sales_unit).get_payment(reference)
+    except VippsError as exc:
+        if exc.retryable:
+            raise Park(f"Vipps did not answer GET payment: {exc}", retry_in=_retry_delay(exc, event.attempts + 1))
+        raise
+
+
+def payment_event_apply(event, prepared) -> None:
+    payment_id, remote = prepared
+    payment_apply_remote(payment_id=payment_id, remote=remote)
+
+
+# Rules ---------------------------------------------------------------------------------------------------------
+
+
+def payment_rule_save(*, location: Location, actor, **fields) -> PaymentRule:
+    rule, _ = PaymentRule.objects.update_or_create(location=location, defaults=fields)
+    log_action(
+        merchant=location.sales_unit.merchant,
+        actor=actor,
+        action="payment_rule.updated",
+        target=location,
+        data={k: v for k, v in fields.items()},
+    )
+    return rule
+
+
+def payment_rule_on_checkin(*, checkin: CheckIn, rule: PaymentRule | None = None) -> Payment | None:
+    """A vending location asks every new check-in for its fixed amount (one request per check-in)."""
+    rule = rule or PaymentRule.objects.filter(location_id=checkin.location_id, request_on_checkin=True).first()
+    if rule is None or not rule.request_on_checkin or not rule.amount:
+        return None
+    try:
+        return payment_request_create(
+            sales_unit=checkin.sales_unit,
+            checkin=checkin,
+            amount=rule.amount,
+            description=(rule.description or checkin.location.name).ljust(3, ".")[:100],
+            actor=None,
+            request_token=f"checkin-{checkin.pk}",
+            auto_capture=rule.auto_capture,
+        )
+    except ValidationError as exc:  # e.g. a check-in filed after its token expired: nobody to ask
+        logger.warning("no automatic payment request for check-in %s: %s", checkin.pk, exc)
+        return None

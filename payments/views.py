@@ -1,9 +1,13 @@
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views import View
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 
 from merchant_portal.tenancy.roles import Perm
 from merchant_portal.tenancy.scoping import MerchantMixin, ScopedObjectMixin
@@ -11,7 +15,8 @@ from qrcodes.models import Location
 from vipps import VippsError
 
 from . import selectors, services
-from .models import CheckIn
+from .forms import OperationForm, PaymentFilterForm, PaymentRequestForm, PaymentRuleForm
+from .models import CheckIn, Payment, PaymentOperation, PaymentRule
 
 
 class CheckinLocationListView(MerchantMixin, TemplateView):
@@ -64,3 +69,222 @@ class CheckinExchangePhoneView(ScopedObjectMixin, View):
         except Exception as exc:  # WrongEnvironment and the like: say why instead of a 500
             messages.error(request, str(exc))
         return redirect("checkin_console", merchant_slug=request.merchant.slug, pk=checkin.location_id)
+
+
+# Payments ----------------------------------------------------------------------------------------------------
+
+# Refunds send money out of the merchant's account, so they need a manager. The roles module has no
+# payment-specific manager permission yet; MANAGE_LOCATIONS is exactly "manager and up".
+REFUND_PERMISSION = Perm.MANAGE_LOCATIONS
+
+
+class PaymentListView(MerchantMixin, TemplateView):
+    template_name = "payments/payment_list.html"
+
+    def get_context_data(self, **kwargs):
+        form = PaymentFilterForm(self.request.GET or None, merchant=self.request.merchant)
+        filters = form.cleaned_data if form.is_valid() else {}
+        payments = selectors.payments_filtered(merchant=self.request.merchant, filters=filters)
+        try:
+            after = int(self.request.GET.get("after") or 0) or None
+        except ValueError:
+            after = None
+        rows, next_after = selectors.payments_page(payments=payments, after=after)
+        query = self.request.GET.copy()
+        query.pop("after", None)
+        return super().get_context_data(
+            form=form, payments=rows, next_after=next_after, after=after, query=query.urlencode(), **kwargs
+        )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class PaymentExportView(MerchantMixin, View):
+    def get(self, request, *args, **kwargs):
+        form = PaymentFilterForm(request.GET or None, merchant=request.merchant)
+        filters = form.cleaned_data if form.is_valid() else {}
+        payments = selectors.payments_filtered(merchant=request.merchant, filters=filters)
+        writer = csv.writer(_Echo())
+        rows = (writer.writerow(row) for row in selectors.payments_csv_rows(payments=payments))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="payments-{request.merchant.slug}-{stamp}.csv"'
+        return response
+
+
+class PaymentCreateView(MerchantMixin, FormView):
+    permission = Perm.REQUEST_PAYMENTS
+    template_name = "payments/payment_form.html"
+    form_class = PaymentRequestForm
+
+    @cached_property
+    def checkin(self) -> CheckIn | None:
+        pk = self.request.GET.get("checkin") or self.request.POST.get("checkin")
+        if not pk:
+            return None
+        queryset = CheckIn.objects.for_merchant(self.request.merchant).select_related("sales_unit", "location")
+        return get_object_or_404(queryset, pk=pk) if str(pk).isdigit() else None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "merchant": self.request.merchant, "checkin": self.checkin}
+
+    def get_initial(self):
+        checkin = self.checkin
+        rule = PaymentRule.objects.filter(location_id=checkin.location_id).first() if checkin else None
+        initial = {}
+        if rule and rule.amount:
+            initial["amount"] = rule.amount / 100
+        if rule and rule.description:
+            initial["description"] = rule.description
+        return initial
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(checkin=self.checkin, now=timezone.now(), **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            payment = services.payment_request_create(
+                sales_unit=data.get("sales_unit") or self.checkin.sales_unit,
+                checkin=self.checkin,
+                phone_number=data.get("phone_number", "").strip().lstrip("+"),
+                amount=data["amount"],
+                description=data["description"],
+                lines=data["order_lines"] or None,
+                actor=self.request.user,
+                request_token=data["request_token"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, "The payment request is on its way to the customer's app.")
+        return redirect("payment_detail", merchant_slug=self.request.merchant.slug, pk=payment.pk)
+
+
+class PaymentDetailView(ScopedObjectMixin, DetailView):
+    model = Payment
+    template_name = "payments/payment_detail.html"
+    context_object_name = "payment"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("sales_unit", "location", "created_by")
+
+    def get_context_data(self, **kwargs):
+        payment = self.object
+        return super().get_context_data(
+            timeline=selectors.payment_timeline(payment=payment),
+            operations=payment.operations.select_related("requested_by"),
+            capture_form=OperationForm(initial={"amount": f"{payment.capturable / 100:.2f}"}),
+            refund_form=OperationForm(initial={"amount": f"{payment.refundable / 100:.2f}"}),
+            cancel_form=OperationForm(),
+            can_refund=self.request.membership.has_perm(REFUND_PERMISSION),
+            **kwargs,
+        )
+
+
+class _PaymentActionView(ScopedObjectMixin, View):
+    model = Payment
+    http_method_names = ["post"]
+
+    def back(self):
+        return redirect("payment_detail", merchant_slug=self.request.merchant.slug, pk=self.get_object().pk)
+
+
+class _OperationView(_PaymentActionView):
+    kind = ""
+    done_message = ""
+
+    def post(self, request, *args, **kwargs):
+        payment = self.get_object()
+        form = OperationForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give an amount of at least 0.01.")
+            return self.back()
+        amount = form.cleaned_data["amount"]
+        if self.kind != PaymentOperation.Kind.CANCEL and amount is None:
+            messages.error(request, "Give the amount.")
+            return self.back()
+        try:
+            services.payment_operation_request(
+                payment=payment,
+                kind=self.kind,
+                amount=amount or 0,
+                request_token=form.cleaned_data["request_token"],
+                actor=request.user,
+            )
+            messages.success(request, self.done_message)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return self.back()
+
+
+class PaymentCaptureView(_OperationView):
+    permission = Perm.REQUEST_PAYMENTS
+    kind = PaymentOperation.Kind.CAPTURE
+    done_message = "Capture sent to Vipps."
+
+
+class PaymentCancelView(_OperationView):
+    # Cancelling only releases what the customer reserved (or withdraws an unanswered request): a cashier may
+    # correct a mistaken request.
+    permission = Perm.REQUEST_PAYMENTS
+    kind = PaymentOperation.Kind.CANCEL
+    done_message = "Cancel sent to Vipps."
+
+
+class PaymentRefundView(_OperationView):
+    permission = REFUND_PERMISSION
+    kind = PaymentOperation.Kind.REFUND
+    done_message = "Refund sent to Vipps."
+
+
+class PaymentRefreshView(_PaymentActionView):
+    permission = Perm.REQUEST_PAYMENTS
+
+    def post(self, request, *args, **kwargs):
+        payment = self.get_object()
+        if payment.sending != Payment.Sending.SENT:
+            messages.error(request, "The payment request has not reached Vipps.")
+            return self.back()
+        try:
+            services.payment_refresh(payment=payment)
+            messages.success(request, "Checked with Vipps.")
+        except VippsError as exc:
+            messages.error(request, f"Vipps did not answer: {exc}")
+        except Exception as exc:  # WrongEnvironment and the like: say why instead of a 500
+            messages.error(request, str(exc))
+        return self.back()
+
+
+class PaymentRuleUpdateView(ScopedObjectMixin, UpdateView):
+    """The automatic rules of one location (the object is the Location; the rule is created on first save)."""
+
+    model = Location
+    permission = Perm.MANAGE_LOCATIONS
+    template_name = "payments/payment_rule_form.html"
+    form_class = PaymentRuleForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        location = self.get_object()
+        kwargs["instance"] = PaymentRule.objects.filter(location=location).first() or PaymentRule(location=location)
+        return kwargs
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        services.payment_rule_save(
+            location=self.get_object(),
+            actor=self.request.user,
+            request_on_checkin=data["request_on_checkin"],
+            amount=data["amount"],
+            description=data["description"],
+            auto_capture=data["auto_capture"],
+        )
+        messages.success(self.request, "Payment rules saved.")
+        return redirect("checkin_console", merchant_slug=self.request.merchant.slug, pk=self.get_object().pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(location=self.get_object(), **kwargs)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from payments.models import CheckIn
+from payments.models import CheckIn, Payment
 from qrcodes.models import Location
 from tests.factories import SalesUnitFactory
 
@@ -22,7 +22,26 @@ def url_kwargs(merchant) -> dict[str, dict]:
         initiated_at=now,
         expires_at=now + timedelta(minutes=15),
     )
+    payment = Payment.objects.create(
+        merchant=merchant,
+        sales_unit=unit,
+        location=location,
+        reference=f"{unit.msn}-scoping-{uuid.uuid4().hex[:8]}",
+        idempotency_key=uuid.uuid4().hex,
+        currency=unit.currency,
+        amount=10_000,
+        description="Scoping",
+    )
     return {
+        "payment_list": {},
+        "payment_export": {},
+        "payment_create": {},
+        "payment_detail": {"pk": payment.pk},
+        "payment_capture": {"pk": payment.pk},
+        "payment_refund": {"pk": payment.pk},
+        "payment_cancel": {"pk": payment.pk},
+        "payment_refresh": {"pk": payment.pk},
+        "payment_rule_update": {"pk": location.pk},
         "checkin_location_list": {},
         "checkin_console": {"pk": location.pk},
         "checkin_console_rows": {"pk": location.pk},
