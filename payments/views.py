@@ -73,9 +73,8 @@ class CheckinExchangePhoneView(ScopedObjectMixin, View):
 
 # Payments ----------------------------------------------------------------------------------------------------
 
-# Refunds send money out of the merchant's account, so they need a manager. The roles module has no
-# payment-specific manager permission yet; MANAGE_LOCATIONS is exactly "manager and up".
-REFUND_PERMISSION = Perm.MANAGE_LOCATIONS
+# Refunds send money out of the merchant's account, so they need a manager.
+REFUND_PERMISSION = Perm.REFUND_PAYMENTS
 
 
 class PaymentListView(MerchantMixin, TemplateView):

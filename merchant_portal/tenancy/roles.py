@@ -15,6 +15,7 @@ class Role(models.TextChoices):
 class Perm(StrEnum):
     VIEW = "view"
     REQUEST_PAYMENTS = "request_payments"
+    REFUND_PAYMENTS = "refund_payments"
     MANAGE_LOCATIONS = "manage_locations"
     MANAGE_QR_CODES = "manage_qr_codes"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -25,7 +26,13 @@ class Perm(StrEnum):
 
 _VIEWER = frozenset({Perm.VIEW})
 _CASHIER = _VIEWER | {Perm.REQUEST_PAYMENTS}
-_MANAGER = _CASHIER | {Perm.MANAGE_LOCATIONS, Perm.MANAGE_QR_CODES, Perm.MANAGE_WEBHOOKS, Perm.VIEW_AUDIT_LOG}
+_MANAGER = _CASHIER | {
+    Perm.REFUND_PAYMENTS,
+    Perm.MANAGE_LOCATIONS,
+    Perm.MANAGE_QR_CODES,
+    Perm.MANAGE_WEBHOOKS,
+    Perm.VIEW_AUDIT_LOG,
+}
 _OWNER = _MANAGER | {Perm.MANAGE_MEMBERS, Perm.MANAGE_CREDENTIALS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {

@@ -77,7 +77,7 @@ def wait_healthy(url: str, log: Path, timeout: float = 60) -> dict:
             last = response.json()
             if response.status_code == 200:
                 return last
-        except (requests.ConnectionError, ValueError):
+        except (requests.RequestException, ValueError):  # not up yet, or too busy to answer in time
             pass
         time.sleep(0.5)
     raise AssertionError(f"not healthy in {timeout} s: {last}\n{log.read_text()[-4000:]}")
