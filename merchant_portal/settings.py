@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import environ
 
+from merchant_portal.api import schedule as api_schedule
 from payments import schedule as payments_schedule
 from qrcodes import schedule as qrcodes_schedule
 from webhooks_app import schedule as webhooks_schedule
@@ -62,6 +63,9 @@ env = environ.Env(
     MOBILEPAY_POS_CLIENT_SECRET=(str, ""),
     VIPPS_CALL_LOG_RETENTION_DAYS=(int, 90),
     PAYMENTS_MODIFICATIONS_PER_MINUTE=(int, 5),
+    API_THROTTLE_RATE=(str, "600/min"),
+    API_LONG_POLL_SECONDS=(int, 25),
+    API_IDEMPOTENCY_KEEP_HOURS=(int, 24),
 )
 
 DEBUG = env("DEBUG")
@@ -92,6 +96,8 @@ INSTALLED_APPS = [
     "qrcodes",
     "webhooks_app",
     "payments",
+    "merchant_portal.api",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -197,9 +203,42 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ when collectstatic has not run
 
+# The REST API for POS vendors (merchant_portal/api): API keys only, problem+json errors, per-key throttling.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["merchant_portal.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["merchant_portal.api.permissions.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["merchant_portal.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "merchant_portal.api.pagination.IdCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "merchant_portal.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "merchant_portal.api.exceptions.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per API key ("<n>/<second|minute|hour|day>"); over it, 429 with Retry-After.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE")
+# The longest a "wait for the next check-in" request is held open, and how often it looks meanwhile.
+API_LONG_POLL_SECONDS = env("API_LONG_POLL_SECONDS")
+API_LONG_POLL_INTERVAL = 0.5
+# How long a POST's response is kept for replay under its Idempotency-Key.
+API_IDEMPOTENCY_KEEP_HOURS = env("API_IDEMPOTENCY_KEEP_HOURS")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vipps Merchant Portal API",
+    "DESCRIPTION": (
+        "For POS vendors: locations, QR codes, check-ins and payments of one merchant. Authenticate with "
+        "`Authorization: Bearer <API key>`; send an `Idempotency-Key` with every POST; errors are "
+        "`application/problem+json`."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["merchant_portal.api.schema.only_versioned_endpoints"],
+    "ENUM_NAME_OVERRIDES": {
+        "QrCodeKindEnum": "qrcodes.models.QrCode.Kind",
+        "OperationKindEnum": "payments.models.PaymentOperation.Kind",
+    },
 }
 
 # Celery. Tasks are idempotent and acknowledged late, so a worker lost mid-task leads to redelivery.
@@ -248,6 +287,7 @@ CELERY_BEAT_SCHEDULE = {
     **qrcodes_schedule.BEAT_SCHEDULE,
     **webhooks_schedule.BEAT_SCHEDULE,
     **payments_schedule.BEAT_SCHEDULE,
+    **api_schedule.BEAT_SCHEDULE,
 }
 WORKER_HEARTBEAT_MAX_AGE = env("WORKER_HEARTBEAT_MAX_AGE")
 # QR sheets (qrcodes): up to this many codes are rendered in the request and downloaded at once; larger sheets

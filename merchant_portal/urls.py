@@ -11,6 +11,7 @@ merchant_patterns = [
     path("", include("qrcodes.urls")),
     path("", include("payments.urls")),
     path("", include("webhooks_app.urls")),
+    path("", include("merchant_portal.api.ui_urls")),
     path("audit/", AuditLogView.as_view(), name="audit_log"),
 ]
 
@@ -33,6 +34,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("hooks/", include("webhooks_app.public_urls")),
+    path("api/", include("merchant_portal.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

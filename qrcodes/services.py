@@ -9,6 +9,7 @@ the user typed, shows the error, and the beat job sends it again later.
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -489,7 +490,8 @@ def qr_sheet_request(*, sales_unit: SalesUnit, location: Location | None, layout
             layout=layout,
             code_count=count,
             filename=_sheet_filename(sales_unit, location),
-            created_by=actor,
+            # The actor may be an API key (audited as such below); the sheet records only a person.
+            created_by=actor if isinstance(actor, AbstractBaseUser) else None,
         )
         log_action(
             merchant=sales_unit.merchant,

@@ -183,3 +183,14 @@ def test_old_sheets_are_purged(fleet, location, alice):
     QrSheet.objects.filter(pk=sheet.pk).update(created_at=timezone.now() - timedelta(hours=25))
     services.qr_sheet_request(sales_unit=location.sales_unit, location=location, layout="12", actor=alice)
     assert services.qr_sheets_purge(older_than=timedelta(hours=24)) == 1 and QrSheet.objects.count() == 1
+
+
+def test_a_sheet_asked_for_by_an_api_key_is_audited_as_the_key(fleet, location, sandbox):
+    from merchant_portal.audit.models import AuditEntry
+
+    class Key:
+        audit_label = "API key Till vendor (vmp_1234abcd)"
+
+    sheet = services.qr_sheet_request(sales_unit=location.sales_unit, location=location, layout="12", actor=Key())
+    assert sheet.created_by is None
+    assert AuditEntry.objects.get(action="qr_sheet.requested").actor_label == Key.audit_label

@@ -1,0 +1,35 @@
+from django import forms
+
+from merchant_portal.tenancy.models import SalesUnit
+from qrcodes.models import Location
+
+from .models import ApiKey
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="Who uses it, e.g. “Till vendor AS, shop 3”.")
+    access = forms.ChoiceField(
+        choices=ApiKey.Access.choices,
+        initial=ApiKey.Access.READ_ONLY,
+        widget=forms.RadioSelect,
+        help_text="Read-write keys can change locations and QR codes and request payments.",
+    )
+    sales_units = forms.ModelMultipleChoiceField(
+        queryset=SalesUnit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every sales unit.",
+    )
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every location.",
+    )
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sales_units"].queryset = SalesUnit.objects.for_merchant(merchant).order_by("name")
+        self.fields["locations"].queryset = (
+            Location.objects.for_merchant(merchant).select_related("sales_unit").order_by("name")
+        )

@@ -1,0 +1,239 @@
+"""Payments: push payment requests (to a checked-in customer or a phone number), capture, cancel, refund.
+
+The payment services (payments/services.py) own every rule; this module maps requests and errors. A refused
+operation (a state or amount the payment does not allow) is 409 with the service's explanation.
+"""
+
+import hashlib
+import uuid
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from merchant_portal.tenancy.models import SalesUnit
+from payments import selectors, services
+from payments.models import CheckIn, Payment, PaymentOperation
+from qrcodes.models import Location
+
+from ..base import ScopedRelatedField, ScopedViewMixin, query_id
+from ..exceptions import Conflict
+from ..idempotency import HEADER
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "reference",
+            "sales_unit",
+            "location",
+            "checkin",
+            "currency",
+            "amount",
+            "description",
+            "customer_label",
+            "auto_capture",
+            "sending",
+            "state",
+            "authorized_amount",
+            "captured_amount",
+            "refunded_amount",
+            "cancelled_amount",
+            "error_code",
+            "error_message",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    checkin = ScopedRelatedField(
+        model=CheckIn, sales_unit_path="sales_unit", location_path="location", required=False, allow_null=True
+    )
+    phone_number = serializers.RegexField(
+        r"^[0-9]{10,15}$", required=False, help_text="Country code first, digits only, e.g. 4791234567."
+    )
+    sales_unit = ScopedRelatedField(model=SalesUnit, sales_unit_path="pk", location_path=None, required=False)
+    location = ScopedRelatedField(model=Location, sales_unit_path="sales_unit", location_path="pk", required=False)
+    amount = serializers.IntegerField(min_value=1, help_text="In minor units (øre, cents).")
+    description = serializers.CharField(min_length=3, max_length=100)
+    auto_capture = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Default: the location's payment rule."
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("checkin")) == bool(attrs.get("phone_number")):
+            raise serializers.ValidationError("Send either `checkin` or `phone_number`.")
+        if attrs.get("phone_number") and not (attrs.get("sales_unit") or attrs.get("location")):
+            raise serializers.ValidationError("With `phone_number`, send `sales_unit` or `location`.")
+        location, unit = attrs.get("location"), attrs.get("sales_unit")
+        if location and unit and location.sales_unit_id != unit.pk:
+            raise serializers.ValidationError({"location": ["Choose a location of that sales unit."]})
+        return attrs
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PaymentOperation
+        fields = ["id", "payment", "kind", "amount", "status", "error_code", "error_message", "created_at", "done_at"]
+        read_only_fields = fields
+
+
+class AmountSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1, help_text="In minor units.")
+
+
+class EventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField(help_text="call, poll, webhook, staff (a person or an API key) or system.")
+    title = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    ok = serializers.BooleanField()
+
+
+def _request_token(request) -> str:
+    """The Idempotency-Key (so a retried POST is the same payment or operation at Vipps too), per API key."""
+    key = request.headers.get(HEADER) or uuid.uuid4().hex
+    return f"api-{request.auth.prefix}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+PAYMENT_EXAMPLES = [
+    OpenApiExample(
+        "To a checked-in customer",
+        value={"checkin": 42, "amount": 4900, "description": "Coffee and a bun"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "To a phone number",
+        value={"phone_number": "4791234567", "location": 3, "amount": 12500, "description": "Order 1031"},
+        request_only=True,
+    ),
+]
+OPERATION_RESPONSES = {202: OperationSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List payments (newest first)",
+        tags=["Payments"],
+        parameters=[
+            OpenApiParameter("state", str, enum=Payment.State.values, description="Only payments in this state."),
+            OpenApiParameter("location", int, description="Only payments at this location."),
+        ],
+    ),
+    retrieve=extend_schema(summary="Get a payment", tags=["Payments"]),
+    create=extend_schema(
+        summary="Request a payment",
+        description="Saved at once (`sending: queued`) and sent to Vipps in the background; poll the payment "
+        "for `state`. The customer gets a push message in the Vipps or MobilePay app.",
+        tags=["Payments"],
+        request=PaymentCreateSerializer,
+        responses={201: PaymentSerializer},
+        examples=PAYMENT_EXAMPLES,
+    ),
+    capture=extend_schema(
+        summary="Capture (all or part of) an authorized payment",
+        tags=["Payments"],
+        request=AmountSerializer,
+        responses=OPERATION_RESPONSES,
+        examples=[OpenApiExample("Capture 49.00", value={"amount": 4900}, request_only=True)],
+    ),
+    refund=extend_schema(
+        summary="Refund (all or part of) what was captured",
+        tags=["Payments"],
+        request=AmountSerializer,
+        responses=OPERATION_RESPONSES,
+    ),
+    cancel=extend_schema(
+        summary="Cancel what is not captured",
+        tags=["Payments"],
+        request=None,
+        responses=OPERATION_RESPONSES,
+    ),
+    events=extend_schema(
+        summary="Events of a payment (calls to Vipps, webhooks, actions), oldest first",
+        tags=["Payments"],
+        responses={200: EventSerializer(many=True)},
+    ),
+)
+class PaymentViewSet(ScopedViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    model = Payment
+    serializer_class = PaymentSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset().select_related("sales_unit", "location")
+        if self.action != "list":
+            return queryset
+        state, location = self.request.query_params.get("state"), query_id(self.request, "location")
+        if state is not None:
+            if state not in Payment.State.values:
+                raise serializers.ValidationError({"state": [f"One of {', '.join(Payment.State.values)}."]})
+            queryset = queryset.filter(state=state)
+        if location is not None:
+            queryset = queryset.filter(location_id=location)
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = PaymentCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        checkin, location = data.get("checkin"), data.get("location")
+        if self.api_key.locations.exists() and not (checkin or location):
+            raise PermissionDenied("This key is limited to some locations: send `location`.")
+        try:
+            payment = services.payment_request_create(
+                sales_unit=checkin.sales_unit if checkin else (location.sales_unit if location else data["sales_unit"]),
+                location=location,
+                checkin=checkin,
+                phone_number=data.get("phone_number", ""),
+                amount=data["amount"],
+                description=data["description"],
+                auto_capture=data.get("auto_capture"),
+                actor=self.api_key,
+                request_token=_request_token(request),
+            )
+        except ValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+    def _operation(self, request, kind: str, amount: int) -> Response:
+        try:
+            operation = services.payment_operation_request(
+                payment=self.get_object(),
+                kind=kind,
+                amount=amount,
+                request_token=_request_token(request),
+                actor=self.api_key,
+            )
+        except ValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+    def _amount(self, request) -> int:
+        self.get_object()  # 404 before 400: another merchant's payment is not there at all
+        serializer = AmountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["amount"]
+
+    @action(detail=True, methods=["post"])
+    def capture(self, request, *args, **kwargs):
+        return self._operation(request, PaymentOperation.Kind.CAPTURE, self._amount(request))
+
+    @action(detail=True, methods=["post"])
+    def refund(self, request, *args, **kwargs):
+        return self._operation(request, PaymentOperation.Kind.REFUND, self._amount(request))
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        return self._operation(request, PaymentOperation.Kind.CANCEL, 0)
+
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def events(self, request, *args, **kwargs):
+        timeline = selectors.payment_timeline(payment=self.get_object())
+        return Response(EventSerializer(timeline, many=True).data)

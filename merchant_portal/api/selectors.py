@@ -1,0 +1,47 @@
+import hmac
+
+from django.db.models import QuerySet
+
+from merchant_portal.tenancy.models import Merchant
+
+from .models import KEY_SCHEME, ApiKey
+
+
+def api_key_for_token(*, token: str) -> ApiKey | None:
+    """The active key this token belongs to, or None (unknown, malformed or revoked)."""
+    from .services import api_key_hash
+
+    scheme, _, rest = token.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != KEY_SCHEME or not prefix or not secret:
+        return None
+    key = ApiKey.objects.select_related("merchant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(token)):
+        return None
+    return key
+
+
+def api_keys_for_merchant(*, merchant: Merchant) -> QuerySet[ApiKey]:
+    return (
+        ApiKey.objects.for_merchant(merchant)
+        .select_related("created_by")
+        .prefetch_related("sales_units", "locations")
+        .order_by("revoked_at", "-created_at")
+    )
+
+
+def scope_for_key(queryset: QuerySet, *, api_key: ApiKey, sales_unit_path: str, location_path: str | None) -> QuerySet:
+    """Narrow a merchant's queryset to the key's sales units and locations (when the key is limited)."""
+    unit_ids = [unit.pk for unit in api_key.sales_units.all()]
+    location_ids = [location.pk for location in api_key.locations.all()]
+    if unit_ids:
+        queryset = queryset.filter(**{f"{sales_unit_path}__in": unit_ids})
+    if location_ids:
+        if location_path is None:
+            # Rows not tied to a location (a sales unit itself) are visible only through the locations' units.
+            from qrcodes.models import Location
+
+            units = Location.objects.filter(pk__in=location_ids).values("sales_unit")
+            return queryset.filter(**{f"{sales_unit_path}__in": units})
+        queryset = queryset.filter(**{f"{location_path}__in": location_ids})
+    return queryset
