@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,30 +26,12 @@ from vipps_sandbox.server import SandboxRequestHandler, SandboxServer, fast_conf
 from .conftest import MSN, PHONE, Api, error_code
 from .test_pos import POS_ID, checkin, integrator_token
 from .test_pos import pos as pos  # noqa: F401 - the fixture
-from .test_server import ROOT, SEED, _free_port, token
+from .test_server import SEED, _free_port, _start, token
 
 PAYMENTS = "/epayment/v1/payments"
 
 
 # -- 1. SIGTERM and periodic saves --------------------------------------------------------------
-def _launch(port: int, *args: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vipps_sandbox", "--host", "127.0.0.1", "--port", str(port), *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/_sandbox/api/health", timeout=1).status_code == 200:
-                return process
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the sandbox did not start")
-
-
 def _create_payment(url: str, reference: str) -> None:
     response = token(url, "demo-client", "demo-secret", "demo-key")
     assert response.status_code == 200
@@ -79,7 +60,9 @@ def test_sigterm_saves_the_state_file(tmp_path: Path) -> None:
     seed.write_text(json.dumps(SEED), encoding="utf-8")
     port = _free_port()
     # A long save interval: only the shutdown can have written the file.
-    process = _launch(port, "--seed", str(seed), "--state-file", str(state_file), "--save-interval", "600")
+    process = _start(
+        port, "--seed", str(seed), "--state-file", str(state_file), "--save-interval", "600", stderr=subprocess.PIPE
+    )
     try:
         _create_payment(f"http://127.0.0.1:{port}", "order-sigterm-1")
         pending = requests.get(f"http://127.0.0.1:{port}/_sandbox/api/phones/{PHONE}/pending", timeout=5)
@@ -99,7 +82,7 @@ def test_changes_are_saved_periodically_so_kill_9_loses_little(tmp_path: Path) -
     seed, state_file = tmp_path / "seed.json", tmp_path / "state.json"
     seed.write_text(json.dumps(SEED), encoding="utf-8")
     port = _free_port()
-    process = _launch(port, "--seed", str(seed), "--state-file", str(state_file), "--save-interval", "0.1")
+    process = _start(port, "--seed", str(seed), "--state-file", str(state_file), "--save-interval", "0.1")
     try:
         _create_payment(f"http://127.0.0.1:{port}", "order-kill9-1")
         deadline = time.monotonic() + 5

@@ -123,12 +123,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(port: int, *args: str) -> subprocess.Popen[bytes]:
+def _start(port: int, *args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """`python -m vipps_sandbox` as its own process, once it answers; `stderr=PIPE` to read its log."""
     process = subprocess.Popen(
         [sys.executable, "-m", "vipps_sandbox", "--host", "127.0.0.1", "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
