@@ -112,50 +112,39 @@ def get_events(reference: str) -> Response:
     return json_response(events)
 
 
-@bp.post("/epayment/v1/payments/<reference>/capture")
-@operation("epayment", "capturePayment", msn_required=True)
-def capture(reference: str) -> Response:
+def _modify(operation_id: str, reference: str, apply: Callable[[str | None], Any]) -> Response:
+    """Capture, refund and cancel: rate limit, reference check, then an idempotent 200."""
     _rate_limit(reference)
     _check_reference(reference)
     key = _idempotency_key()
-    return _idempotent(
-        "capturePayment",
-        reference,
-        key,
-        200,
-        lambda: current_state().capture(merchant(), reference, json_body(), key),
+    return _idempotent(operation_id, reference, key, 200, lambda: apply(key))
+
+
+@bp.post("/epayment/v1/payments/<reference>/capture")
+@operation("epayment", "capturePayment", msn_required=True)
+def capture(reference: str) -> Response:
+    return _modify(
+        "capturePayment", reference, lambda key: current_state().capture(merchant(), reference, json_body(), key)
     )
 
 
 @bp.post("/epayment/v1/payments/<reference>/refund")
 @operation("epayment", "refundPayment", msn_required=True)
 def refund(reference: str) -> Response:
-    _rate_limit(reference)
-    _check_reference(reference)
-    key = _idempotency_key()
-    return _idempotent(
-        "refundPayment",
-        reference,
-        key,
-        200,
-        lambda: current_state().refund(merchant(), reference, json_body(), key),
+    return _modify(
+        "refundPayment", reference, lambda key: current_state().refund(merchant(), reference, json_body(), key)
     )
 
 
 @bp.post("/epayment/v1/payments/<reference>/cancel")
 @operation("epayment", "cancelPayment", msn_required=True)
 def cancel(reference: str) -> Response:
-    _rate_limit(reference)
-    _check_reference(reference)
-    # Required by spec 1.4.1 (the live docs only "recommend" it, CONTRACTS §4.1): the sandbox
-    # follows the spec, so a client that omits it finds out here rather than in production.
-    key = _idempotency_key()
-    return _idempotent(
+    # The Idempotency-Key is required by spec 1.4.1 (the live docs only "recommend" it, CONTRACTS §4.1): the
+    # sandbox follows the spec, so a client that omits it finds out here rather than in production.
+    return _modify(
         "cancelPayment",
         reference,
-        key,
-        200,
-        lambda: current_state().cancel(merchant(), reference, json_body(required=False), key),
+        lambda key: current_state().cancel(merchant(), reference, json_body(required=False), key),
     )
 
 
