@@ -143,7 +143,11 @@ class VippsCall(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["sales_unit", "-started_at"], name="vippscall_unit_time")]
+        indexes = [
+            models.Index(fields=["sales_unit", "-started_at"], name="vippscall_unit_time"),
+            # Every logged retry counts the earlier attempts with its key (`vipps_call_record`).
+            models.Index(fields=["sales_unit", "idempotency_key"], name="vippscall_unit_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.status_code or self.error[:40]}"
