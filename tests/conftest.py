@@ -4,7 +4,10 @@
 - charlie owns another merchant, "other", and is an outsider to acme.
 """
 
+import time
+
 import pytest
+from django.db import OperationalError
 from django.test import Client
 
 from merchant_portal.tenancy.roles import Role
@@ -65,6 +68,22 @@ def acme_unit(acme):
 @pytest.fixture
 def other_unit(other):
     return SalesUnitFactory(merchant=other, name="Other Bergen", msn="556677")
+
+
+def wait_until(condition, timeout: float = 30.0) -> bool:
+    """Poll `condition` while a worker thread writes. SQLite's shared-cache test database answers a read that
+    meets the writer's table lock with "database table is locked" at once (no busy wait): that means "not yet"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return True
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def client_for(user) -> Client:

@@ -8,6 +8,7 @@ from django.db import transaction
 from merchant_portal.celery import app as celery_app
 from merchant_portal.core.models import Heartbeat
 from merchant_portal.core.tasks import worker_heartbeat
+from tests.conftest import wait_until
 
 
 @pytest.fixture
@@ -19,15 +20,10 @@ def real_worker(transactional_db):
 
 @pytest.mark.broker
 def test_a_task_enqueued_on_commit_is_run_by_a_worker(real_worker):
-    import time
-
     with transaction.atomic():
         worker_heartbeat.delay_on_commit()
         assert not Heartbeat.objects.exists()  # nothing is published before the commit
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not Heartbeat.objects.filter(name="worker").exists():
-        time.sleep(0.1)
-    assert Heartbeat.objects.filter(name="worker").exists()
+    assert wait_until(lambda: Heartbeat.objects.filter(name="worker").exists(), timeout=20)
 
 
 @pytest.mark.broker

@@ -1,8 +1,6 @@
 """The broker is a transport, not a store: with it down, every delivery is still stored and answered, and every
 event is processed by a real worker once it is back."""
 
-import time
-
 import kombu
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -10,20 +8,12 @@ from kombu.exceptions import OperationalError
 
 from merchant_portal.celery import app as celery_app
 from payments.models import CheckIn
+from tests.conftest import wait_until
 from tests.webhooks_app.helpers import checkin_payload, deliver, location, qr_code, subscribe
 from webhooks_app import services
 from webhooks_app.models import WebhookEvent
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_a_broker_outage_during_ingest_delays_processing_but_loses_nothing(acme_unit, monkeypatch):
