@@ -18,6 +18,7 @@ merchant_patterns = [
 urlpatterns = [
     path("", tenancy_views.home, name="home"),
     path("merchants/", tenancy_views.merchant_switch, name="merchant_switch"),
+    path("language/", tenancy_views.language_set, name="language_set"),
     path("m/<slug:merchant_slug>/", include(merchant_patterns)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

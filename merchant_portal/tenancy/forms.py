@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .models import MARKET_CURRENCY, Market, SalesUnit
@@ -63,3 +64,7 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=[("", "")] + list(settings.LANGUAGES), required=False)

@@ -155,3 +155,14 @@ class VippsCall(models.Model):
     @property
     def ok(self) -> bool:
         return self.status_code is not None and self.status_code < 400
+
+
+class UserProfile(models.Model):
+    """Per-user preferences that follow the user across devices (the language they picked)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile")
+    # Empty: follow the browser (Accept-Language).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or 'browser'})"

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.db.models import QuerySet
 
-from .models import Membership, SalesUnit, VippsCall
+from .models import Membership, SalesUnit, UserProfile, VippsCall
 
 
 def membership_for_user(*, user: AbstractBaseUser, merchant_slug: str) -> Membership | None:
@@ -28,3 +28,8 @@ def vipps_calls_for_sales_unit(
     if failed_only:
         qs = qs.filter(models.Q(status_code__isnull=True) | models.Q(status_code__gte=400))
     return list(qs.order_by("-started_at", "-id")[:limit])
+
+
+def user_language(*, user) -> str:
+    """The language the user picked, or "" to follow the browser."""
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""

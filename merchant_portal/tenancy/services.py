@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from merchant_portal.audit.services import log_action
 from webhooks_app.tasks import webhooks_sync_sales_unit
 
-from .models import Membership, Merchant, SalesUnit
+from .models import Membership, Merchant, SalesUnit, UserProfile
 from .roles import Role
 
 User = get_user_model()
@@ -201,3 +201,8 @@ def vipps_call_log_prune(*, now=None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.VIPPS_CALL_LOG_RETENTION_DAYS)
     deleted, _ = VippsCall.objects.filter(started_at__lt=cutoff).delete()
     return deleted
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Remember the user's language ("" = follow the browser) so it follows them to every device."""
+    UserProfile.objects.update_or_create(user=user, defaults={"language": language})

@@ -1,15 +1,21 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from merchant_portal.audit.selectors import audit_entries_for_merchant
+from merchant_portal.core import i18n
 
 from . import services
-from .forms import MemberAddForm, MemberRoleForm, SalesUnitForm
+from .forms import LanguageForm, MemberAddForm, MemberRoleForm, SalesUnitForm
 from .models import Membership, SalesUnit
 from .roles import Perm
 from .scoping import MerchantMixin, ScopedObjectMixin
@@ -219,3 +225,37 @@ class MemberEditView(ScopedObjectMixin, FormView):
         if membership.user == self.request.user and "remove" in self.request.POST:
             return redirect(reverse("home"))
         return redirect("member_list", merchant_slug=self.request.merchant.slug)
+
+
+# Language -----------------------------------------------------------------------------------------------
+
+
+@require_POST
+def language_set(request):
+    """The language picker: remembered on the user's profile (and session) and in the language cookie.
+
+    Anonymous visitors (the login page) get the cookie only. An unknown language is a form error: 400.
+    """
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Unknown language."))
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_language_set(user=request.user, language=language)
+        request.session[i18n.SESSION_KEY] = language
+    next_url = request.POST.get("next", "")
+    allowed = {request.get_host()}
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=allowed, require_https=request.is_secure()):
+        next_url = reverse("home")
+    response = redirect(next_url)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
