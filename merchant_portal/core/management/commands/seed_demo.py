@@ -1,4 +1,5 @@
-"""Create the demo merchant for `make run` (idempotent) and the sandbox's matching credentials file."""
+"""Create the demo merchant for `make run` (idempotent), a week of local history for it, and the sandbox's
+matching credentials file."""
 
 import json
 import secrets
@@ -10,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from merchant_portal.core.demo_history import demo_history_seed
 from merchant_portal.tenancy import services
 from merchant_portal.tenancy.models import Currency, Environment, Market, Membership, Merchant, SalesUnit
 from merchant_portal.tenancy.roles import Role
@@ -38,6 +40,11 @@ class Command(BaseCommand):
             "--sandbox-seed",
             default=str(settings.VAR_DIR / "sandbox-seed.json"),
             help="Where to write the sandbox merchants file (credentials the sandbox accepts).",
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Do not add the week of demo check-ins and payments (only added while the merchant has none).",
         )
 
     @transaction.atomic
@@ -82,6 +89,14 @@ class Command(BaseCommand):
                     "currency": unit.currency,
                 }
             )
+
+        if not options["no_history"]:
+            counts = demo_history_seed(merchant=merchant, staff=user)
+            if counts:
+                self.stdout.write(
+                    f"Demo history: {counts['check_ins']} check-ins, {counts['payments']} payments and "
+                    f"{counts['operations']} captures, refunds and cancels over the last week (local only)."
+                )
 
         seed_path = Path(options["sandbox_seed"])
         seed_path.parent.mkdir(parents=True, exist_ok=True)
