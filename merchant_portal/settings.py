@@ -196,6 +196,8 @@ LANGUAGE_CODE = "en"
 # Vipps MobilePay's markets. Names in their own language: that is how a user looks for theirs.
 LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("da", "Dansk"), ("fi", "Suomi")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates the British way with a 24-hour clock (merchant_portal/formats/en); nb, da, fi use Django's own.
+FORMAT_MODULE_PATH = ["merchant_portal.formats"]
 TIME_ZONE = env("TIME_ZONE")
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from merchant_portal.core.crypto import EncryptedTextField
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
@@ -11,12 +13,12 @@ class CheckIn(models.Model):
     to pay with the customerToken until it expires (15 minutes for QR check-ins)."""
 
     class Source(models.TextChoices):
-        QR = "qr", "QR code"
-        MOBILEPAY_POS = "mobilepay_pos", "MobilePay PoS"
+        QR = "qr", _("QR code")
+        MOBILEPAY_POS = "mobilepay_pos", _("MobilePay PoS")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Waiting"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active", _("Waiting")
+        EXPIRED = "expired", _("Expired")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="checkins")
     location = models.ForeignKey("qrcodes.Location", on_delete=models.CASCADE, related_name="checkins")
@@ -44,7 +46,11 @@ class CheckIn(models.Model):
     class Meta:
         ordering = ["-initiated_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["sales_unit", "token_digest"], name="uniq_checkin_token")]
-        indexes = [models.Index(fields=["location", "status", "-initiated_at"], name="checkin_console")]
+        indexes = [
+            models.Index(fields=["location", "status", "-initiated_at"], name="checkin_console"),
+            # The dashboard counts a merchant's check-ins of a day or a month: a range per sales unit.
+            models.Index(fields=["sales_unit", "initiated_at"], name="checkin_unit_time"),
+        ]
 
     def __str__(self) -> str:
         return f"Check-in {self.pk} at {self.location_id} ({self.status})"
@@ -59,16 +65,16 @@ class Payment(models.Model):
     """
 
     class State(models.TextChoices):
-        CREATED = "CREATED", "Waiting for the customer"
-        AUTHORIZED = "AUTHORIZED", "Authorized"
-        ABORTED = "ABORTED", "Aborted by the customer"
-        EXPIRED = "EXPIRED", "Expired"
-        TERMINATED = "TERMINATED", "Cancelled before authorization"
+        CREATED = "CREATED", _("Waiting for the customer")
+        AUTHORIZED = "AUTHORIZED", _("Authorized")
+        ABORTED = "ABORTED", _("Aborted by the customer")
+        EXPIRED = "EXPIRED", _("Expired")
+        TERMINATED = "TERMINATED", _("Cancelled before authorization")
 
     class Sending(models.TextChoices):
-        QUEUED = "queued", "Being sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Refused by Vipps"
+        QUEUED = "queued", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Refused by Vipps")
 
     FINAL_STATES = (State.ABORTED, State.EXPIRED, State.TERMINATED)
 
@@ -119,10 +125,19 @@ class Payment(models.Model):
             models.Index(fields=["location", "-id"], name="payment_list_location"),
             models.Index(fields=["next_check_at"], name="payment_due_check"),
             models.Index(fields=["reference"], name="payment_reference"),
+            # The dashboard sums a merchant's payments of a day or a month.
+            models.Index(fields=["merchant", "created_at"], name="payment_merchant_time"),
         ]
 
     def __str__(self) -> str:
         return f"Payment {self.reference}"
+
+    @property
+    def error_display(self) -> str:
+        """The stored error in the reader's language (a worker wrote it in English)."""
+        from .vipps_errors import localized
+
+        return localized(self.error_message)
 
     @property
     def is_final(self) -> bool:
@@ -147,14 +162,15 @@ class PaymentOperation(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CAPTURE = "capture", "Capture"
-        REFUND = "refund", "Refund"
-        CANCEL = "cancel", "Cancel"
+        # Nouns for the operations table; a context keeps them apart from the buttons and links of that name.
+        CAPTURE = "capture", pgettext_lazy("payment operation", "Capture")
+        REFUND = "refund", pgettext_lazy("payment operation", "Refund")
+        CANCEL = "cancel", pgettext_lazy("payment operation", "Cancel")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Refused by Vipps"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Refused by Vipps")
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -187,6 +203,13 @@ class PaymentOperation(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.payment_id} ({self.status})"
 
+    @property
+    def error_display(self) -> str:
+        """The stored error in the reader's language (a worker wrote it in English)."""
+        from .vipps_errors import localized
+
+        return localized(self.error_message)
+
 
 class PaymentRule(models.Model):
     """What happens automatically at a location: a payment request on every check-in (vending machines),
@@ -195,7 +218,7 @@ class PaymentRule(models.Model):
     location = models.OneToOneField("qrcodes.Location", on_delete=models.CASCADE, related_name="payment_rule")
     request_on_checkin = models.BooleanField(default=False)
     amount = models.PositiveBigIntegerField(null=True, blank=True)  # the fixed amount, or the form's default
-    description = models.CharField(max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=100, blank=True)
     auto_capture = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,9 +1,11 @@
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from merchant_portal.audit.models import AuditEntry
 from merchant_portal.tenancy.models import Merchant, VippsCall
@@ -117,6 +119,15 @@ def _error_code(body: str) -> str:
     return ""
 
 
+TIMELINE_KINDS = {
+    "call": gettext_lazy("call"),
+    "poll": gettext_lazy("poll"),
+    "webhook": gettext_lazy("webhook"),
+    "staff": gettext_lazy("staff"),
+    "system": gettext_lazy("system"),
+}
+
+
 def payment_timeline(*, payment: Payment) -> list[dict]:
     """One story of the payment: our calls to Vipps and polls (the outbound call log), the webhooks Vipps sent
     about it, and what staff and the system did (the audit log), oldest first."""
@@ -136,7 +147,10 @@ def payment_timeline(*, payment: Payment) -> list[dict]:
                 "detail": explain(code, call.status_code) if not call.ok else "",
                 "code": code,
                 "ok": call.ok,
-                "extra": f"attempt {call.attempt}, key {call.idempotency_key}" if call.idempotency_key else "",
+                "extra": gettext("attempt %(attempt)s, key %(key)s")
+                % {"attempt": call.attempt, "key": call.idempotency_key}
+                if call.idempotency_key
+                else "",
             }
         )
     hooks = WebhookEvent.objects.filter(
@@ -164,9 +178,121 @@ def payment_timeline(*, payment: Payment) -> list[dict]:
                 "at": entry.created_at,
                 "kind": "staff" if entry.actor_type != AuditEntry.ActorType.SYSTEM else "system",
                 "title": entry.action.replace("payment.", "").replace("_", " "),
-                "detail": f"by {entry.actor_label}" + (f" ({data})" if data else ""),
+                "detail": gettext("by %(actor)s") % {"actor": entry.actor_label} + (f" ({data})" if data else ""),
                 "ok": True,
                 "extra": "",
             }
         )
+    for entry in entries:
+        entry["kind_label"] = TIMELINE_KINDS[entry["kind"]]
     return sorted(entries, key=lambda e: e["at"])
+
+
+# Dashboard -----------------------------------------------------------------------------------------------------
+# Aggregate reads for the merchant dashboard: each is one query, whatever the number of rows. Periods are
+# half-open [start, end) in aware datetimes; the caller decides what a day is (the dashboard: settings.TIME_ZONE).
+
+# A payment that ever reached AUTHORIZED: it is AUTHORIZED now, or Vipps once authorized an amount (a payment
+# cancelled after authorization is TERMINATED but keeps its authorized amount).
+AUTHORIZED_EVER = Q(authorized_amount__gt=0) | Q(state=Payment.State.AUTHORIZED)
+CAPTURED_ANY = Q(captured_amount__gt=0)
+_NO_CHECKIN = Q(checkin__isnull=True)
+
+
+def payment_totals_by_currency(*, merchant: Merchant, start: datetime, end: datetime) -> list[dict]:
+    """Per currency (never summed across currencies), for the payments created in [start, end): how many were
+    created, authorized (ever) and captured, their authorized, captured, refunded and net totals (`*_total`, minor
+    units),
+    and the same counts for payments asked of a phone number without a check-in (`no_checkin_*`)."""
+    rows = (
+        Payment.objects.for_merchant(merchant)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values("currency")
+        .annotate(
+            created=Count("pk"),
+            authorized=Count("pk", filter=AUTHORIZED_EVER),
+            captured=Count("pk", filter=CAPTURED_ANY),
+            authorized_total=Coalesce(Sum("authorized_amount"), 0),
+            captured_total=Coalesce(Sum("captured_amount"), 0),
+            refunded_total=Coalesce(Sum("refunded_amount"), 0),
+            no_checkin_created=Count("pk", filter=_NO_CHECKIN),
+            no_checkin_authorized=Count("pk", filter=_NO_CHECKIN & AUTHORIZED_EVER),
+            no_checkin_captured=Count("pk", filter=_NO_CHECKIN & CAPTURED_ANY),
+            no_checkin_captured_total=Coalesce(Sum("captured_amount", filter=_NO_CHECKIN), 0),
+        )
+        .order_by("currency")
+    )
+    result = []
+    for row in rows:
+        row["net_total"] = row["captured_total"] - row["refunded_total"]
+        result.append(row)
+    return result
+
+
+def _checkin_funnel(*, merchant: Merchant, start: datetime, end: datetime, group: tuple[str, ...]) -> list[dict]:
+    # One row per group; the LEFT JOIN to payments is why the counts are DISTINCT check-ins. Each payment has at
+    # most one check-in, so the captured sum counts every payment once.
+    payment_authorized = Q(payments__authorized_amount__gt=0) | Q(payments__state=Payment.State.AUTHORIZED)
+    return list(
+        CheckIn.objects.for_merchant(merchant)
+        .filter(initiated_at__gte=start, initiated_at__lt=end)
+        .order_by()
+        .values(*group, currency=F("sales_unit__currency"))
+        .annotate(
+            checkins=Count("pk", distinct=True),
+            authorized=Count("pk", filter=payment_authorized, distinct=True),
+            captured=Count("pk", filter=Q(payments__captured_amount__gt=0), distinct=True),
+            captured_amount=Coalesce(Sum("payments__captured_amount"), 0),
+        )
+    )
+
+
+def checkin_funnel_by_location(*, merchant: Merchant, start: datetime, end: datetime) -> list[dict]:
+    """Per location, the check-ins made in [start, end) and how many of them led to a payment that was
+    authorized (ever) and captured, with the captured amount in the location's currency. Unordered."""
+    return _checkin_funnel(merchant=merchant, start=start, end=end, group=("location_id", "location__name"))
+
+
+def checkin_funnel_by_qr_code(*, merchant: Merchant, start: datetime, end: datetime) -> list[dict]:
+    """As `checkin_funnel_by_location`, per QR code (`qr_code_id` None: MobilePay PoS check-ins and check-ins
+    at a QR code since deleted)."""
+    group = ("qr_code_id", "qr_code__merchant_qr_id", "qr_code__location_description", "location__name")
+    return _checkin_funnel(merchant=merchant, start=start, end=end, group=group)
+
+
+def _trunc(field: str, step: str, tz: tzinfo):
+    return TruncHour(field, tzinfo=tz) if step == "hour" else TruncDay(field, tzinfo=tz)
+
+
+def checkin_counts_by_bucket(
+    *, merchant: Merchant, start: datetime, end: datetime, step: str, tz: tzinfo
+) -> list[tuple[datetime, int]]:
+    """(bucket start in `tz`, check-ins) per hour or day ("hour" | "day") that has any, in [start, end)."""
+    rows = (
+        CheckIn.objects.for_merchant(merchant)
+        .filter(initiated_at__gte=start, initiated_at__lt=end)
+        .annotate(bucket=_trunc("initiated_at", step, tz))
+        .order_by()
+        .values("bucket")
+        .annotate(count=Count("pk"))
+        .values_list("bucket", "count")
+    )
+    return list(rows)
+
+
+def payment_captured_by_bucket(
+    *, merchant: Merchant, start: datetime, end: datetime, step: str, tz: tzinfo
+) -> list[tuple[datetime, str, int]]:
+    """(bucket start in `tz`, currency, captured amount) per hour or day of the payments' creation, in [start, end),
+    for the buckets that have any capture."""
+    rows = (
+        Payment.objects.for_merchant(merchant)
+        .filter(created_at__gte=start, created_at__lt=end, captured_amount__gt=0)
+        .annotate(bucket=_trunc("created_at", step, tz))
+        .order_by()
+        .values("bucket", "currency")
+        .annotate(captured=Sum("captured_amount"))
+        .values_list("bucket", "currency", "captured")
+    )
+    return list(rows)

@@ -14,8 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from merchant_portal.audit.services import log_action
+from merchant_portal.core.i18n import format_money
 from merchant_portal.tenancy.models import SalesUnit
 from qrcodes.models import Location, QrCode
 from vipps import (
@@ -46,6 +48,25 @@ POS_POLLS = 5  # notifications after which an empty PoS is taken as "nobody chec
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _notify_vendors(event_type: str, instance: CheckIn | Payment) -> None:
+    """POS vendors' outbound webhooks (merchant_portal.api). Called inside the transaction that made the change:
+    the deliveries are written with it (an outbox) and sent once it commits."""
+    from merchant_portal.api.services import vendor_events_emit
+
+    vendor_events_emit(event_type=event_type, instance=instance)
+
+
+def _vendor_view(payment: Payment) -> tuple:
+    """What a `payment.state_changed` webhook reports a change of (besides `sending` becoming failed)."""
+    return (
+        payment.state,
+        payment.authorized_amount,
+        payment.captured_amount,
+        payment.refunded_amount,
+        payment.cancelled_amount,
+    )
 
 
 def checkin_create(
@@ -84,6 +105,7 @@ def checkin_create(
                 expires_at=initiated_at + CHECKIN_TTL,
                 event=event,
             )
+            _notify_vendors("checkin.created", checkin)
     except IntegrityError:
         return CheckIn.objects.get(sales_unit_id=location.sales_unit_id, token_digest=digest)
     if rule is not None and rule.request_on_checkin:
@@ -177,7 +199,7 @@ def checkin_exchange_phone(*, checkin: CheckIn, actor) -> str:
     from merchant_portal.tenancy.vipps import vipps_client_for
 
     if checkin.expires_at <= timezone.now():
-        raise ValidationError("The check-in has expired: its token can no longer be exchanged.")
+        raise ValidationError(_("The check-in has expired: its token can no longer be exchanged."))
     result = vipps_client_for(checkin.sales_unit).exchange_customer_token(checkin.customer_token)
     checkin.phone_masked = mask_phone(result.msisdn)
     checkin.save(update_fields=["phone_masked"])
@@ -210,11 +232,11 @@ def _retry_delay(exc: VippsError, attempt: int) -> float:
 
 
 def _explain(exc: VippsError) -> tuple[str, str]:
-    from .vipps_errors import explain
+    from .vipps_errors import stored_explanation
 
     if isinstance(exc, VippsAPIError):
         code = exc.error_code or ""
-        plain = explain(code, exc.status)
+        plain = stored_explanation(code, exc.status)
         return code, f"{plain} ({exc})" if plain else str(exc)
     return "", str(exc)
 
@@ -297,20 +319,20 @@ def payment_request_create(
     """Save a payment request and queue it for Vipps. The same `request_token` (a form's, or a check-in's for
     a rule) gives back the same payment: a double submit sends one push message."""
     if (checkin is None) == (not phone_number):
-        raise ValidationError("Ask a checked-in customer or a phone number, not both.")
+        raise ValidationError(_("Ask a checked-in customer or a phone number, not both."))
     if checkin is not None:
         if checkin.expires_at <= timezone.now():
-            raise ValidationError("The check-in has expired: ask for the customer's phone number instead.")
+            raise ValidationError(_("The check-in has expired: ask for the customer's phone number instead."))
         sales_unit, location = checkin.sales_unit, checkin.location
     elif not PHONE_RE.match(phone_number):
-        raise ValidationError("The phone number needs the country code first and 10 to 15 digits, e.g. 4791234567.")
+        raise ValidationError(_("The phone number needs the country code first and 10 to 15 digits, e.g. 4791234567."))
     if not 3 <= len(description) <= 100:
-        raise ValidationError("The description needs 3 to 100 characters.")
+        raise ValidationError(_("The description needs 3 to 100 characters."))
     if not 0 < amount <= AMOUNT_MAX:
-        raise ValidationError("The amount must be more than zero.")
+        raise ValidationError(_("The amount must be more than zero."))
     receipt = receipt_from_lines(lines=lines, currency=sales_unit.currency) if lines else None
     if receipt and sum(line["total"] for line in receipt["lines"]) != amount:
-        raise ValidationError("The order lines do not add up to the amount.")
+        raise ValidationError(_("The order lines do not add up to the amount."))
     if auto_capture is None:
         rule = PaymentRule.objects.filter(location=location).first() if location else None
         auto_capture = bool(rule and rule.auto_capture)
@@ -388,15 +410,11 @@ def payment_request_send(*, payment_id: int) -> Outcome:
             )
             return Outcome("retry", retry_in)
         if not (isinstance(exc, VippsAPIError) and exc.status == 409 and code == "4150"):
-            Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
-                sending=Payment.Sending.FAILED, error_code=code, error_message=message, customer="", next_check_at=None
-            )
+            _sending_failed(payment, error_code=code, error_message=message)
             return Outcome("failed")
         # 4150: our reference exists at Vipps, so an earlier attempt got through; GET tells the rest.
     except Exception as exc:  # WrongEnvironment, invalid stored data: nothing was sent, and retrying will not help
-        Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
-            sending=Payment.Sending.FAILED, error_message=str(exc), customer="", next_check_at=None
-        )
+        _sending_failed(payment, error_message=str(exc))
         return Outcome("failed")
     now = timezone.now()
     Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
@@ -407,6 +425,14 @@ def payment_request_send(*, payment_id: int) -> Outcome:
         next_check_at=now + timedelta(seconds=5),
     )
     return Outcome("sent")
+
+
+def _sending_failed(payment: Payment, **errors) -> None:
+    with transaction.atomic():
+        if Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
+            sending=Payment.Sending.FAILED, customer="", next_check_at=None, **errors
+        ):
+            _notify_vendors("payment.state_changed", Payment.objects.get(pk=payment.pk))
 
 
 def _merge(payment: Payment, *, state: str, aggregate: Aggregate, psp_reference: str = "") -> bool:
@@ -444,6 +470,7 @@ def payment_apply_remote(*, payment_id: int, remote: VippsPayment) -> Payment:
     """Write a GET payment answer (from a webhook's prepare step or a poll)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("sales_unit__merchant").get(pk=payment_id)
+        before = _vendor_view(payment)
         became_authorized = _merge(
             payment, state=remote.state, aggregate=remote.aggregate, psp_reference=remote.psp_reference
         )
@@ -451,6 +478,8 @@ def payment_apply_remote(*, payment_id: int, remote: VippsPayment) -> Payment:
         payment.checked_at = now
         payment.next_check_at = _next_check(payment, now)
         payment.save(update_fields=MERGED_FIELDS)
+        if _vendor_view(payment) != before:
+            _notify_vendors("payment.state_changed", payment)
         if became_authorized and payment.auto_capture:
             payment_operation_request(
                 payment=payment,
@@ -518,28 +547,33 @@ def payment_operation_request(
         Kind = PaymentOperation.Kind
         if kind == Kind.CAPTURE:
             if locked.state != Payment.State.AUTHORIZED:
-                raise ValidationError("Only an authorized payment can be captured.")
+                raise ValidationError(_("Only an authorized payment can be captured."))
             if any(o.kind == Kind.CANCEL for o in pending) or locked.cancelled_amount:
-                raise ValidationError("The payment is cancelled.")
+                raise ValidationError(_("The payment is cancelled."))
             left = locked.capturable - pending_sum[Kind.CAPTURE]
             if not 0 < amount <= left:
-                raise ValidationError(f"You can capture at most {_major(left, locked.currency)}.")
+                raise ValidationError(
+                    _("You can capture at most %(amount)s.") % {"amount": _major(left, locked.currency)}
+                )
         elif kind == Kind.REFUND:
             left = locked.refundable - pending_sum[Kind.REFUND]
             if not 0 < amount <= left:
-                raise ValidationError(f"You can refund at most {_major(left, locked.currency)} (what is captured).")
+                raise ValidationError(
+                    _("You can refund at most %(amount)s (what is captured).")
+                    % {"amount": _major(left, locked.currency)}
+                )
         elif kind == Kind.CANCEL:
             amount = 0
             if locked.state not in (Payment.State.CREATED, Payment.State.AUTHORIZED) or locked.cancelled_amount:
-                raise ValidationError("This payment cannot be cancelled.")
+                raise ValidationError(_("This payment cannot be cancelled."))
             if locked.sending != Payment.Sending.SENT:
-                raise ValidationError("The payment request has not reached Vipps yet.")
+                raise ValidationError(_("The payment request has not reached Vipps yet."))
             if pending.filter(kind__in=[Kind.CAPTURE, Kind.CANCEL]).exists():
-                raise ValidationError("Wait until the capture on its way is done.")
+                raise ValidationError(_("Wait until the capture on its way is done."))
             if locked.state == Payment.State.AUTHORIZED and locked.capturable == 0:
-                raise ValidationError("Nothing is left to cancel: refund the captured amount instead.")
+                raise ValidationError(_("Nothing is left to cancel: refund the captured amount instead."))
         else:
-            raise ValidationError(f"Unknown operation {kind}.")
+            raise ValidationError(_("Unknown operation %(kind)s.") % {"kind": kind})
         try:
             with transaction.atomic():
                 operation = PaymentOperation.objects.create(
@@ -567,7 +601,7 @@ def payment_operation_request(
 
 
 def _major(value: int, currency: str) -> str:
-    return f"{currency} {value / 100:,.2f}".replace(",", " ")
+    return format_money(value, currency)
 
 
 def _modification_slot(payment: Payment) -> float:
@@ -607,9 +641,12 @@ def _complete(operation: PaymentOperation, *, state: str, aggregate: Aggregate) 
         )
         if not done:
             return Outcome("settled")
+        before = _vendor_view(payment)
         _merge(payment, state=state, aggregate=aggregate)
         payment.next_check_at = _next_check(payment, timezone.now())
         payment.save(update_fields=MERGED_FIELDS)
+        if _vendor_view(payment) != before:
+            _notify_vendors("payment.state_changed", payment)
     return Outcome("done")
 
 
@@ -649,7 +686,9 @@ def _execute(operation: PaymentOperation) -> Outcome:
             return _complete(operation, state=remote.state, aggregate=remote.aggregate)
         wait = _modification_slot(payment)
         if wait:
-            return _postpone(operation, wait, "", "Waiting for Vipps' limit of 5 changes a minute on one payment.")
+            from .vipps_errors import RATE_LIMITED, english
+
+            return _postpone(operation, wait, "", english(RATE_LIMITED))
         # Counted before the call: from here on, the call may reach Vipps whatever happens to this worker.
         PaymentOperation.objects.filter(pk=operation.pk).update(attempts=F("attempts") + 1)
         operation.attempts += 1
@@ -727,7 +766,7 @@ def payment_event_apply(event, prepared) -> None:
 
 
 def payment_rule_save(*, location: Location, actor, **fields) -> PaymentRule:
-    rule, _ = PaymentRule.objects.update_or_create(location=location, defaults=fields)
+    rule, _created = PaymentRule.objects.update_or_create(location=location, defaults=fields)
     log_action(
         merchant=location.sales_unit.merchant,
         actor=actor,

@@ -5,7 +5,10 @@ from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 
@@ -61,11 +64,11 @@ class CheckinExchangePhoneView(ScopedObjectMixin, View):
         checkin = self.get_object(self.get_queryset().select_related("sales_unit__merchant"))
         try:
             phone = services.checkin_exchange_phone(checkin=checkin, actor=request.user)
-            messages.success(request, f"The customer's phone number: {phone}")
+            messages.success(request, _("The customer's phone number: %(phone)s") % {"phone": phone})
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except VippsError as exc:
-            messages.error(request, f"Vipps could not give the phone number: {exc}")
+            messages.error(request, _("Vipps could not give the phone number: %(error)s") % {"error": exc})
         except Exception as exc:  # WrongEnvironment and the like: say why instead of a 500
             messages.error(request, str(exc))
         return redirect("checkin_console", merchant_slug=request.merchant.slug, pk=checkin.location_id)
@@ -159,7 +162,7 @@ class PaymentCreateView(MerchantMixin, FormView):
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)
-        messages.success(self.request, "The payment request is on its way to the customer's app.")
+        messages.success(self.request, _("The payment request is on its way to the customer's app."))
         return redirect("payment_detail", merchant_slug=self.request.merchant.slug, pk=payment.pk)
 
 
@@ -200,11 +203,11 @@ class _OperationView(_PaymentActionView):
         payment = self.get_object()
         form = OperationForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Give an amount of at least 0.01.")
+            messages.error(request, _("Give an amount of at least %(minimum)s.") % {"minimum": number_format("0.01")})
             return self.back()
         amount = form.cleaned_data["amount"]
         if self.kind != PaymentOperation.Kind.CANCEL and amount is None:
-            messages.error(request, "Give the amount.")
+            messages.error(request, _("Give the amount."))
             return self.back()
         try:
             services.payment_operation_request(
@@ -214,7 +217,7 @@ class _OperationView(_PaymentActionView):
                 request_token=form.cleaned_data["request_token"],
                 actor=request.user,
             )
-            messages.success(request, self.done_message)
+            messages.success(request, str(self.done_message))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return self.back()
@@ -223,7 +226,7 @@ class _OperationView(_PaymentActionView):
 class PaymentCaptureView(_OperationView):
     permission = Perm.REQUEST_PAYMENTS
     kind = PaymentOperation.Kind.CAPTURE
-    done_message = "Capture sent to Vipps."
+    done_message = gettext_lazy("Capture sent to Vipps.")
 
 
 class PaymentCancelView(_OperationView):
@@ -231,13 +234,13 @@ class PaymentCancelView(_OperationView):
     # correct a mistaken request.
     permission = Perm.REQUEST_PAYMENTS
     kind = PaymentOperation.Kind.CANCEL
-    done_message = "Cancel sent to Vipps."
+    done_message = gettext_lazy("Cancel sent to Vipps.")
 
 
 class PaymentRefundView(_OperationView):
     permission = REFUND_PERMISSION
     kind = PaymentOperation.Kind.REFUND
-    done_message = "Refund sent to Vipps."
+    done_message = gettext_lazy("Refund sent to Vipps.")
 
 
 class PaymentRefreshView(_PaymentActionView):
@@ -246,13 +249,13 @@ class PaymentRefreshView(_PaymentActionView):
     def post(self, request, *args, **kwargs):
         payment = self.get_object()
         if payment.sending != Payment.Sending.SENT:
-            messages.error(request, "The payment request has not reached Vipps.")
+            messages.error(request, _("The payment request has not reached Vipps."))
             return self.back()
         try:
             services.payment_refresh(payment=payment)
-            messages.success(request, "Checked with Vipps.")
+            messages.success(request, _("Checked with Vipps."))
         except VippsError as exc:
-            messages.error(request, f"Vipps did not answer: {exc}")
+            messages.error(request, _("Vipps did not answer: %(error)s") % {"error": exc})
         except Exception as exc:  # WrongEnvironment and the like: say why instead of a 500
             messages.error(request, str(exc))
         return self.back()
@@ -282,7 +285,7 @@ class PaymentRuleUpdateView(ScopedObjectMixin, UpdateView):
             description=data["description"],
             auto_capture=data["auto_capture"],
         )
-        messages.success(self.request, "Payment rules saved.")
+        messages.success(self.request, _("Payment rules saved."))
         return redirect("checkin_console", merchant_slug=self.request.merchant.slug, pk=self.get_object().pk)
 
     def get_context_data(self, **kwargs):

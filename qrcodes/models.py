@@ -3,16 +3,17 @@ import base64
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
 
 merchant_qr_id_validator = RegexValidator(
-    r"^[A-Za-z0-9-]{1,64}$", "Use letters A–Z, digits and hyphens only (at most 64 characters)."
+    r"^[A-Za-z0-9-]{1,64}$", _("Use letters A–Z, digits and hyphens only (at most 64 characters).")
 )
 # A MobilePay PoS beaconId is a GUID or 15 digits (CONTRACTS §5.1).
 beacon_id_validator = RegexValidator(
     r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9]{15})$",
-    "A beaconId is a GUID (8-4-4-4-12 hex digits) or 15 digits, as printed under the MobilePay QR.",
+    _("A beaconId is a GUID (8-4-4-4-12 hex digits) or 15 digits, as printed under the MobilePay QR."),
 )
 LOCATION_DESCRIPTION_MAX = 36
 
@@ -20,11 +21,13 @@ LOCATION_DESCRIPTION_MAX = 36
 class Location(models.Model):
     """A shop, a till or a vending machine of a sales unit: where QR codes hang and check-ins happen."""
 
-    sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="locations")
-    name = models.CharField(max_length=120)
-    address = models.CharField(max_length=200, blank=True)
+    sales_unit = models.ForeignKey(
+        "tenancy.SalesUnit", on_delete=models.CASCADE, related_name="locations", verbose_name=_("sales unit")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    address = models.CharField(_("address"), max_length=200, blank=True)
     # MobilePay PoS v10 (legacy): the PosId whose check-in notifications land at this location.
-    mobilepay_pos_id = models.CharField("MobilePay PoS id", max_length=64, blank=True, db_index=True)
+    mobilepay_pos_id = models.CharField(_("MobilePay PoS id"), max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,22 +49,22 @@ class QrCode(models.Model):
     """
 
     class Category(models.TextChoices):
-        IN_STORE = "IN_STORE", "In store"
-        VENDING = "VENDING", "Vending machine"
+        IN_STORE = "IN_STORE", _("In store")
+        VENDING = "VENDING", _("Vending machine")
 
     class SyncState(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SYNCED = "synced", "Synced"
-        FAILED = "failed", "Failed"
-        DELETING = "deleting", "Being deleted"
+        PENDING = "pending", _("Pending")
+        SYNCED = "synced", _("Synced")
+        FAILED = "failed", _("Failed")
+        DELETING = "deleting", _("Being deleted")
 
     class Kind(models.TextChoices):
-        MERCHANT = "merchant", "Merchant callback QR"
-        MOBILEPAY = "mobilepay", "Migrated MobilePay QR"
+        MERCHANT = "merchant", _("Merchant callback QR")
+        MOBILEPAY = "mobilepay", _("Migrated MobilePay QR")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="qr_codes")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="qr_codes")
-    merchant_qr_id = models.CharField("Merchant QR id", max_length=64, validators=[merchant_qr_id_validator])
+    merchant_qr_id = models.CharField(_("Merchant QR id"), max_length=64, validators=[merchant_qr_id_validator])
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MERCHANT)
     location_description = models.CharField(max_length=LOCATION_DESCRIPTION_MAX)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.IN_STORE)
@@ -100,9 +103,9 @@ class QrCode(models.Model):
             return []
         diffs = []
         if self.remote_description is not None and self.remote_description != self.location_description:
-            diffs.append(("Location description", self.location_description, self.remote_description))
+            diffs.append((_("Location description"), self.location_description, self.remote_description))
         if self.remote_category is not None and self.remote_category != self.category:
-            diffs.append(("Category", self.category, self.remote_category))
+            diffs.append((_("Category"), self.category, self.remote_category))
         return diffs
 
 
@@ -142,16 +145,16 @@ class QrSheet(models.Model):
     """
 
     class Layout(models.TextChoices):
-        ONE = "1", "A4, 1 per page"
-        FOUR = "4", "A4, 4 per page"
-        TWELVE = "12", "A4, 12 per page"
-        LABELS = "labels", "A4 label sheet, 2 × 7 labels of 99.1 × 38.1 mm"
+        ONE = "1", _("A4, 1 per page")
+        FOUR = "4", _("A4, 4 per page")
+        TWELVE = "12", _("A4, 12 per page")
+        LABELS = "labels", _("A4 label sheet, 2 × 7 labels of 99.1 × 38.1 mm")
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RENDERING = "rendering", "Rendering"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="qr_sheets")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="qr_sheets")
@@ -180,9 +183,9 @@ class Reconciliation(models.Model):
     """One comparison of a sales unit's QR codes here with those at Vipps (on demand or periodic)."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="qr_reconciliations")
     state = models.CharField(max_length=20, choices=State.choices, default=State.RUNNING)

@@ -1,8 +1,8 @@
 import re
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from merchant_portal.tenancy.models import SalesUnit
+from merchant_portal.tenancy.models import Merchant, SalesUnit
 
 from .models import Location, QrCode, QrImage, QrSheet, Reconciliation
 
@@ -91,3 +91,17 @@ def qr_codes_needing_attention(*, sales_unit: SalesUnit) -> QuerySet[QrCode]:
 
 def recent_sheets(*, sales_unit: SalesUnit, location: Location | None = None) -> QuerySet[QrSheet]:
     return QrSheet.objects.filter(sales_unit=sales_unit, location=location).defer("pdf")[:5]
+
+
+def qr_setup_for_merchant(*, merchant) -> dict[str, bool]:
+    """Whether the merchant has any location and any QR code yet (one query; the dashboard's next steps)."""
+    flags = (
+        Merchant.objects.filter(pk=merchant.pk)
+        .annotate(
+            has_locations=Exists(Location.objects.filter(sales_unit__merchant=OuterRef("pk"))),
+            has_qr_codes=Exists(QrCode.objects.filter(sales_unit__merchant=OuterRef("pk"))),
+        )
+        .values("has_locations", "has_qr_codes")
+        .first()
+    )
+    return flags or {"has_locations": False, "has_qr_codes": False}

@@ -13,8 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from merchant_portal.audit.services import log_action
 from merchant_portal.tenancy.models import SalesUnit
@@ -72,7 +73,7 @@ def location_update(*, location: Location, actor, **fields) -> Location:
 @transaction.atomic
 def location_delete(*, location: Location, actor) -> None:
     if location.qr_codes.exists():
-        raise ValidationError("Delete this location's QR codes (or move them to another location) first.")
+        raise ValidationError(gettext("Delete this location's QR codes (or move them to another location) first."))
     log_action(merchant=location.sales_unit.merchant, actor=actor, action="location.deleted", target=location)
     location.delete()
 
@@ -82,7 +83,9 @@ def location_delete(*, location: Location, actor) -> None:
 
 def _check_description(description: str, field: str = "location_description") -> None:
     if not description.strip() or len(description) > LOCATION_DESCRIPTION_MAX:
-        raise ValidationError({field: f"Write 1 to {LOCATION_DESCRIPTION_MAX} characters (Vipps' limit)."})
+        raise ValidationError(
+            {field: gettext("Write 1 to %(max)s characters (Vipps' limit).") % {"max": LOCATION_DESCRIPTION_MAX}}
+        )
 
 
 def _audit(qr_code: QrCode, actor, action: str, **data) -> None:
@@ -134,14 +137,17 @@ def qr_codes_bulk_create(
 ) -> list[QrCode]:
     """`count` codes for one location (a fleet of machines): ids and descriptions numbered alike."""
     if not 1 <= count <= BULK_MAX:
-        raise ValidationError({"count": f"Create 1 to {BULK_MAX} codes at a time."})
+        raise ValidationError({"count": gettext("Create 1 to %(max)s codes at a time.") % {"max": BULK_MAX}})
     ids = selectors.next_merchant_qr_ids(sales_unit=location.sales_unit, name=location.name, count=count)
     longest = f"{description.strip()} {ids[-1][1]}"
     if len(longest) > LOCATION_DESCRIPTION_MAX:
         raise ValidationError(
             {
-                "description": f"With its number, the last description would be “{longest}”, "
-                f"{len(longest)} characters; Vipps allows {LOCATION_DESCRIPTION_MAX}."
+                "description": gettext(
+                    "With its number, the last description would be “%(longest)s”, %(length)s characters; "
+                    "Vipps allows %(max)s."
+                )
+                % {"longest": longest, "length": len(longest), "max": LOCATION_DESCRIPTION_MAX}
             }
         )
     return [
@@ -192,9 +198,9 @@ def qr_code_update(
     """Change what Vipps shows (description, category) and, locally only, where the code hangs."""
     _check_description(location_description)
     if location is not None and location.sales_unit_id != qr_code.sales_unit_id:
-        raise ValidationError({"location": "Choose a location of the same sales unit."})
+        raise ValidationError({"location": gettext("Choose a location of the same sales unit.")})
     if qr_code.sync_state == QrCode.SyncState.DELETING:
-        raise ValidationError("This QR code is being deleted.")
+        raise ValidationError(gettext("This QR code is being deleted."))
     remote_changed = (location_description, category) != (qr_code.location_description, qr_code.category)
     qr_code.location_description, qr_code.category = location_description, category
     changed = ["location_description", "category"] if remote_changed else []
@@ -482,7 +488,7 @@ def qr_sheet_request(*, sales_unit: SalesUnit, location: Location | None, layout
     codes = selectors.qr_codes_for_sheet(sales_unit=sales_unit, location=location)
     count = codes.count()
     if not count:
-        raise ValidationError("There are no synced QR codes to print here yet.")
+        raise ValidationError(gettext("There are no synced QR codes to print here yet."))
     with transaction.atomic():
         sheet = QrSheet.objects.create(
             sales_unit=sales_unit,
@@ -502,7 +508,8 @@ def qr_sheet_request(*, sales_unit: SalesUnit, location: Location | None, layout
         )
         inline = count <= settings.QR_SHEET_INLINE_MAX_CODES and len(selectors.svg_images_for(codes)) == count
         if not inline:
-            render_qr_sheet.delay_on_commit(sheet.pk)
+            # The worker prints the sheet's texts in the language of whoever asked for it.
+            render_qr_sheet.delay_on_commit(sheet.pk, language=translation.get_language())
     if inline:
         qr_sheet_render(sheet=sheet)
         sheet.refresh_from_db()

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import translation
 
 from merchant_portal.tenancy.models import SalesUnit
 from vipps import VippsError
@@ -84,12 +85,13 @@ def reconcile_all_sales_units() -> None:
     soft_time_limit=settings.CELERY_PDF_TASK_TIME_LIMIT - 60,
     time_limit=settings.CELERY_PDF_TASK_TIME_LIMIT,
 )
-def render_qr_sheet(self, sheet_id: int) -> None:
+def render_qr_sheet(self, sheet_id: int, language: str | None = None) -> None:
     sheet = QrSheet.objects.select_related("sales_unit", "location").defer("pdf").filter(pk=sheet_id).first()
     if sheet is None:
         return
     try:
-        services.qr_sheet_render(sheet=sheet)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            services.qr_sheet_render(sheet=sheet)
     except VippsError as exc:  # images could not be fetched from Vipps
         _short_retry(self, exc)
         services.qr_sheet_record_failure(sheet_id=sheet_id, error=exc)

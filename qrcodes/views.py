@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
@@ -72,7 +73,7 @@ class LocationCreateView(MerchantMixin, FormView):
         except ValidationError as exc:
             _form_error(form, exc)
             return self.form_invalid(form)
-        messages.success(self.request, f"Location {location.name} added.")
+        messages.success(self.request, gettext("Location %(name)s added.") % {"name": location.name})
         return redirect("location_detail", merchant_slug=self.request.merchant.slug, pk=location.pk)
 
 
@@ -114,7 +115,7 @@ class LocationUpdateView(ScopedObjectMixin, FormView):
         except ValidationError as exc:
             _form_error(form, exc)
             return self.form_invalid(form)
-        messages.success(self.request, "Location saved.")
+        messages.success(self.request, gettext("Location saved."))
         return redirect("location_detail", merchant_slug=self.request.merchant.slug, pk=location.pk)
 
 
@@ -131,7 +132,7 @@ class LocationDeleteView(ScopedObjectMixin, DetailView):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("location_detail", merchant_slug=request.merchant.slug, pk=location.pk)
-        messages.success(request, f"Location {location.name} deleted.")
+        messages.success(request, gettext("Location %(name)s deleted.") % {"name": location.name})
         return redirect("location_list", merchant_slug=request.merchant.slug)
 
 
@@ -177,7 +178,7 @@ class QrCodeCreateView(LocationFormMixin, FormView):
 
     def create(self, form) -> str:
         code = services.qr_code_create(location=self.location, actor=self.request.user, **form.cleaned_data)
-        return f"QR code {code.merchant_qr_id} saved; it is being sent to Vipps."
+        return gettext("QR code %(id)s saved; it is being sent to Vipps.") % {"id": code.merchant_qr_id}
 
 
 class QrCodeBulkCreateView(LocationFormMixin, FormView):
@@ -194,7 +195,11 @@ class QrCodeBulkCreateView(LocationFormMixin, FormView):
 
     def create(self, form) -> str:
         codes = services.qr_codes_bulk_create(location=self.location, actor=self.request.user, **form.cleaned_data)
-        return f"{len(codes)} QR codes saved ({codes[0]} to {codes[-1]}); they are being sent to Vipps."
+        return ngettext(
+            "%(count)s QR code saved (%(first)s to %(last)s); they are being sent to Vipps.",
+            "%(count)s QR codes saved (%(first)s to %(last)s); they are being sent to Vipps.",
+            len(codes),
+        ) % {"count": len(codes), "first": codes[0], "last": codes[-1]}
 
 
 class QrCodeMapBeaconView(LocationFormMixin, FormView):
@@ -206,7 +211,7 @@ class QrCodeMapBeaconView(LocationFormMixin, FormView):
 
     def create(self, form) -> str:
         code = services.qr_code_map_beacon(location=self.location, actor=self.request.user, **form.cleaned_data)
-        return f"MobilePay QR {code.merchant_qr_id} saved; the mapping is being sent to Vipps."
+        return gettext("MobilePay QR %(id)s saved; the mapping is being sent to Vipps.") % {"id": code.merchant_qr_id}
 
 
 class QrCodeDetailView(ScopedObjectMixin, DetailView):
@@ -246,7 +251,7 @@ class QrCodeUpdateView(ScopedObjectMixin, FormView):
         except ValidationError as exc:
             _form_error(form, exc)
             return self.form_invalid(form)
-        messages.success(self.request, f"QR code {code.merchant_qr_id} saved.")
+        messages.success(self.request, gettext("QR code %(id)s saved.") % {"id": code.merchant_qr_id})
         return redirect("location_detail", merchant_slug=self.request.merchant.slug, pk=code.location_id)
 
 
@@ -259,7 +264,7 @@ class QrCodeDeleteView(ScopedObjectMixin, DetailView):
     def post(self, request, *args, **kwargs):
         code = self.get_object()
         services.qr_code_delete(qr_code=code, actor=request.user)
-        messages.success(request, f"QR code {code.merchant_qr_id} is being deleted at Vipps.")
+        messages.success(request, gettext("QR code %(id)s is being deleted at Vipps.") % {"id": code.merchant_qr_id})
         return redirect("location_detail", merchant_slug=request.merchant.slug, pk=code.location_id)
 
 
@@ -286,13 +291,13 @@ class QrCodeActionView(ScopedObjectMixin, View):
 class QrCodeRetryView(QrCodeActionView):
     def act(self, code: QrCode) -> str:
         services.qr_code_retry(qr_code=code, actor=self.request.user)
-        return f"QR code {code.merchant_qr_id} is being sent to Vipps again."
+        return gettext("QR code %(id)s is being sent to Vipps again.") % {"id": code.merchant_qr_id}
 
 
 class QrCodeAcceptRemoteView(QrCodeActionView):
     def act(self, code: QrCode) -> str:
         services.qr_code_accept_remote(qr_code=code, actor=self.request.user)
-        return f"QR code {code.merchant_qr_id} now keeps what Vipps has."
+        return gettext("QR code %(id)s now keeps what Vipps has.") % {"id": code.merchant_qr_id}
 
 
 class QrCodeImageView(ScopedObjectMixin, View):
@@ -301,7 +306,7 @@ class QrCodeImageView(ScopedObjectMixin, View):
     def get(self, request, *args, **kwargs):
         image = QrImage.objects.filter(qr_code=self.get_object(), format=QrImage.Format.PNG).first()
         if image is None:
-            raise Http404("No image yet.")
+            raise Http404(gettext("No image yet."))
         response = HttpResponse(bytes(image.content), content_type="image/png")
         response["Cache-Control"] = "private, max-age=300"
         return response
@@ -379,7 +384,7 @@ class QrSheetDownloadView(ScopedObjectMixin, View):
     def get(self, request, *args, **kwargs):
         sheet = self.get_object()
         if sheet.state != QrSheet.State.DONE:
-            raise Http404("This sheet is not ready.")
+            raise Http404(gettext("This sheet is not ready."))
         return pdf_response(sheet)
 
 
@@ -409,5 +414,5 @@ class ReconcileStartView(ScopedObjectMixin, View):
     def post(self, request, *args, **kwargs):
         unit = self.get_object()
         services.reconciliation_start(sales_unit=unit, actor=request.user)
-        messages.success(request, "Comparing with Vipps…")
+        messages.success(request, gettext("Comparing with Vipps…"))
         return redirect("qr_reconcile", merchant_slug=request.merchant.slug, pk=unit.pk)

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from merchant_portal.core.crypto import EncryptedTextField, mask_secret
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
@@ -47,14 +48,14 @@ class WebhookDelivery(models.Model):
     """Every hit on an inbound endpoint, stored before (and whatever the outcome of) any processing."""
 
     class Source(models.TextChoices):
-        VIPPS = "vipps", "Vipps webhook"
-        MOBILEPAY_POS = "mobilepay_pos", "MobilePay PoS notification"
+        VIPPS = "vipps", _("Vipps webhook")
+        MOBILEPAY_POS = "mobilepay_pos", _("MobilePay PoS notification")
 
     class Outcome(models.TextChoices):
-        RECEIVED = "received", "Received (verified, stored; the relay files it as an event)"
-        ACCEPTED = "accepted", "Accepted"
-        DUPLICATE = "duplicate", "Duplicate (already stored)"
-        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", _("Received (verified, stored; the relay files it as an event)")
+        ACCEPTED = "accepted", _("Accepted")
+        DUPLICATE = "duplicate", _("Duplicate (already stored)")
+        REJECTED = "rejected", _("Rejected")
 
     source = models.CharField(max_length=20, choices=Source.choices)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -96,12 +97,12 @@ class WebhookEvent(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        QUEUED = "queued", "Queued"
-        PROCESSED = "processed", "Processed"
-        PARKED = "parked", "Parked (cannot be placed yet; retried)"
-        HELD = "held", "Kept (not applied by this version)"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        QUEUED = "queued", _("Queued")
+        PROCESSED = "processed", _("Processed")
+        PARKED = "parked", _("Parked (cannot be placed yet; retried)")
+        HELD = "held", _("Kept (not applied by this version)")
+        FAILED = "failed", _("Failed")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="webhook_events")
     event_type = models.CharField(max_length=80)
@@ -127,6 +128,9 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_event_due"),
             models.Index(fields=["sales_unit", "event_type", "-received_at"], name="webhook_event_last"),
+            # The dashboard's health per sales unit: the last event, the last 24 h, failed and parked counts.
+            models.Index(fields=["sales_unit", "received_at"], name="webhook_event_unit_time"),
+            models.Index(fields=["sales_unit", "status"], name="webhook_event_unit_status"),
         ]
 
     def __str__(self) -> str:

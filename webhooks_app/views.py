@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -94,7 +95,7 @@ class WebhookDetailView(ScopedObjectMixin, DetailView):
             remote = vipps_client_for(unit).list_webhooks()
             plan = services.webhooks_plan(remote=remote, ours=set(ours), url=url)
         except (VippsError, WrongEnvironment) as exc:
-            error = f"Could not ask Vipps for the registrations: {exc}"
+            error = gettext("Could not ask Vipps for the registrations: %(error)s") % {"error": exc}
         rows = []
         for hook in remote:
             if hook.id in plan.keep:
@@ -182,7 +183,7 @@ class WebhookEventReplayView(ScopedObjectMixin, View):
     def post(self, request, *args, **kwargs):
         event = self.get_object(self.get_queryset().select_related("sales_unit__merchant"))
         services.webhook_event_replay(event=event, actor=request.user)
-        messages.success(request, "The event is queued again; it is processed within a few seconds.")
+        messages.success(request, gettext("The event is queued again; it is processed within a few seconds."))
         return redirect("webhook_event_detail", merchant_slug=request.merchant.slug, pk=event.pk)
 
 
@@ -194,8 +195,12 @@ class WebhookEventReplayFailedView(MerchantMixin, View):
         try:
             since = timezone.make_aware(datetime.fromisoformat(request.POST.get("since", "")))
         except ValueError:
-            messages.error(request, "Give the time from which to replay failed events.")
+            messages.error(request, gettext("Give the time from which to replay failed events."))
         else:
             count = services.webhook_events_replay(merchant=request.merchant, since=since, actor=request.user)
-            messages.success(request, f"{count} failed event(s) queued again.")
+            messages.success(
+                request,
+                ngettext("%(count)s failed event queued again.", "%(count)s failed events queued again.", count)
+                % {"count": count},
+            )
         return redirect("webhook_event_list", merchant_slug=request.merchant.slug)

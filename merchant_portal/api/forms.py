@@ -1,9 +1,10 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from merchant_portal.tenancy.models import SalesUnit
 from qrcodes.models import Location
 
-from .models import ApiKey
+from .models import ApiKey, WebhookEventType
 
 
 class ApiKeyForm(forms.Form):
@@ -33,3 +34,18 @@ class ApiKeyForm(forms.Form):
         self.fields["locations"].queryset = (
             Location.objects.for_merchant(merchant).select_related("sales_unit").order_by("name")
         )
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(
+        label=_("Endpoint URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Where the portal POSTs events, e.g. https://pos.example.com/hooks/vipps-portal."),
+    )
+    event_types = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only events of the key's sales units and locations are sent."),
+    )

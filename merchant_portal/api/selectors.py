@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from merchant_portal.tenancy.models import Merchant
 
-from .models import KEY_SCHEME, ApiKey
+from .models import KEY_SCHEME, ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 def api_key_for_token(*, token: str) -> ApiKey | None:
@@ -24,7 +24,7 @@ def api_key_for_token(*, token: str) -> ApiKey | None:
 def api_keys_for_merchant(*, merchant: Merchant) -> QuerySet[ApiKey]:
     return (
         ApiKey.objects.for_merchant(merchant)
-        .select_related("created_by")
+        .select_related("created_by", "webhook")
         .prefetch_related("sales_units", "locations")
         .order_by("revoked_at", "-created_at")
     )
@@ -45,3 +45,16 @@ def scope_for_key(queryset: QuerySet, *, api_key: ApiKey, sales_unit_path: str, 
             return queryset.filter(**{f"{sales_unit_path}__in": units})
         queryset = queryset.filter(**{f"{location_path}__in": location_ids})
     return queryset
+
+
+def webhook_endpoint_for_key(*, api_key: ApiKey) -> WebhookEndpoint | None:
+    return WebhookEndpoint.objects.filter(api_key=api_key).select_related("api_key").first()
+
+
+def webhook_deliveries_for_endpoint(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """The delivery log, newest first."""
+    return WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-id").defer("body")
+
+
+def webhook_attempts_for_delivery(*, delivery: WebhookDelivery) -> QuerySet[WebhookAttempt]:
+    return WebhookAttempt.objects.filter(delivery=delivery).order_by("-started_at", "-id")

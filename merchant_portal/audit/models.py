@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
 
@@ -8,9 +9,9 @@ class AuditEntry(models.Model):
     """Who did what, to what, for which merchant. Written only through `log_action`."""
 
     class ActorType(models.TextChoices):
-        USER = "user", "User"
-        API_KEY = "api_key", "API key"
-        SYSTEM = "system", "System"
+        USER = "user", _("User")
+        API_KEY = "api_key", _("API key")
+        SYSTEM = "system", _("System")
 
     merchant = models.ForeignKey(
         "tenancy.Merchant", on_delete=models.CASCADE, related_name="audit_entries", null=True, blank=True

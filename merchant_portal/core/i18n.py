@@ -47,19 +47,26 @@ def format_money(minor: int | None, currency: str = "", *, language: str | None 
 
 # The signed-in user's choice is copied from their profile into the session at login (no query per request).
 SESSION_KEY = "portal_language"
+# Machine interfaces speak English whatever the client's Accept-Language: the REST API's problem+json titles and
+# details are a documented contract (and its OpenAPI examples), and the webhook endpoints answer Vipps/MobilePay.
+MACHINE_PATH_PREFIXES = ("/api/", "/hooks/")
 
 
 class UserLanguageMiddleware:
     """Activates the language a signed-in user chose, over the browser's preference.
 
     Goes after AuthenticationMiddleware; `LocaleMiddleware` (earlier) handles everyone else: the language cookie
-    set by the language picker, then Accept-Language.
+    set by the language picker, then Accept-Language. The REST API and the webhook endpoints stay in English.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(MACHINE_PATH_PREFIXES):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             language = supported_language(request.session.get(SESSION_KEY))

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import MARKET_CURRENCY, Market, SalesUnit
 from .roles import Role
@@ -10,10 +12,12 @@ class SalesUnitForm(forms.ModelForm):
     """Secrets are write-only: the form never renders a stored secret, and blank on edit keeps it."""
 
     client_secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), required=False
+        label=_("Client secret"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        required=False,
     )
     subscription_key = forms.CharField(
-        label="Subscription key (Ocp-Apim-Subscription-Key)",
+        label=_("Subscription key (Ocp-Apim-Subscription-Key)"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         required=False,
     )
@@ -22,8 +26,8 @@ class SalesUnitForm(forms.ModelForm):
         model = SalesUnit
         fields = ["name", "msn", "market", "currency", "environment", "client_id", "client_secret", "subscription_key"]
         help_texts = {
-            "msn": "The Merchant Serial Number of the sales unit, from the business portal.",
-            "client_id": "From the business portal: For developers → API keys.",
+            "msn": _("The Merchant Serial Number of the sales unit, from the business portal."),
+            "client_id": _("From the business portal: For developers → API keys."),
         }
 
     def __init__(self, *args, **kwargs):
@@ -33,7 +37,7 @@ class SalesUnitForm(forms.ModelForm):
             field = self.fields[name]
             if editing:
                 masked = getattr(self.instance, f"{name}_masked")
-                field.help_text = f"Saved ({masked}). Leave empty to keep it."
+                field.help_text = gettext("Saved (%(masked)s). Leave empty to keep it.") % {"masked": masked}
             else:
                 field.required = True
         self.initial.pop("client_secret", None)
@@ -44,7 +48,10 @@ class SalesUnitForm(forms.ModelForm):
         market, currency = data.get("market"), data.get("currency")
         if market and currency and MARKET_CURRENCY.get(market) != currency:
             raise ValidationError(
-                {"currency": f"A sales unit in {Market(market).label} uses {MARKET_CURRENCY[market]}."}
+                {
+                    "currency": gettext("A sales unit in %(market)s uses %(currency)s.")
+                    % {"market": Market(market).label, "currency": MARKET_CURRENCY[market]}
+                }
             )
         return data
 
@@ -58,12 +65,12 @@ class SalesUnitForm(forms.ModelForm):
 
 
 class MemberAddForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
 
 
 class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class LanguageForm(forms.Form):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from merchant_portal.core.crypto import EncryptedTextField, mask_secret
 
@@ -52,9 +53,9 @@ class Membership(models.Model):
 
 
 class Market(models.TextChoices):
-    NORWAY = "NO", "Norway"
-    DENMARK = "DK", "Denmark"
-    FINLAND = "FI", "Finland"
+    NORWAY = "NO", _("Norway")
+    DENMARK = "DK", _("Denmark")
+    FINLAND = "FI", _("Finland")
 
 
 class Currency(models.TextChoices):
@@ -67,13 +68,13 @@ MARKET_CURRENCY = {Market.NORWAY: Currency.NOK, Market.DENMARK: Currency.DKK, Ma
 
 
 class Environment(models.TextChoices):
-    SANDBOX = "sandbox", "Local sandbox"
-    TEST = "test", "Vipps test (MT)"
-    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", _("Local sandbox")
+    TEST = "test", _("Vipps test (MT)")
+    PRODUCTION = "production", _("Production")
 
 
 # MSN: the ePayment spec says 4–6 digits, the current events page 4–10 (CONTRACTS.md §1.3): accept the wider.
-msn_validator = RegexValidator(r"^[0-9]{4,10}$", "A Merchant Serial Number is 4 to 10 digits.")
+msn_validator = RegexValidator(r"^[0-9]{4,10}$", _("A Merchant Serial Number is 4 to 10 digits."))
 
 
 class SalesUnit(models.Model):
@@ -81,13 +82,15 @@ class SalesUnit(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sales_units")
     msn = models.CharField("MSN", max_length=10, validators=[msn_validator])
-    name = models.CharField(max_length=120)
-    market = models.CharField(max_length=2, choices=Market.choices, default=Market.NORWAY)
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.NOK)
-    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.SANDBOX)
-    client_id = models.CharField(max_length=100)
-    client_secret = EncryptedTextField()
-    subscription_key = EncryptedTextField()
+    name = models.CharField(_("name"), max_length=120)
+    market = models.CharField(_("market"), max_length=2, choices=Market.choices, default=Market.NORWAY)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.NOK)
+    environment = models.CharField(
+        _("environment"), max_length=20, choices=Environment.choices, default=Environment.SANDBOX
+    )
+    client_id = models.CharField(_("client id"), max_length=100)
+    client_secret = EncryptedTextField(_("client secret"))
+    subscription_key = EncryptedTextField(_("subscription key"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,13 +3,14 @@
 from enum import StrEnum
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    CASHIER = "cashier", "Cashier"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    CASHIER = "cashier", _("Cashier")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Perm(StrEnum):

@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .roles import Perm
 from .selectors import membership_for_user
@@ -22,11 +23,11 @@ class MerchantMixin:
             return redirect_to_login(request.get_full_path())
         membership = membership_for_user(user=request.user, merchant_slug=kwargs["merchant_slug"])
         if membership is None:
-            raise Http404("No such merchant.")
+            raise Http404(_("No such merchant."))
         request.merchant = membership.merchant
         request.membership = membership
         if not membership.has_perm(self.permission):
-            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this.")
+            raise PermissionDenied(_("Your role (%(role)s) cannot do this.") % {"role": membership.get_role_display()})
         if request.session.get("last_merchant") != membership.merchant.slug:
             # Only on a change: writing the session on every request serialises a user's parallel requests.
             request.session["last_merchant"] = membership.merchant.slug

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from merchant_portal.audit.services import log_action
 from webhooks_app.tasks import webhooks_sync_sales_unit
@@ -105,17 +106,24 @@ def sales_unit_test_connection(*, sales_unit: SalesUnit, actor) -> ConnectionRes
     try:
         token = vipps_client_for(sales_unit).fetch_access_token()
         result = ConnectionResult(
-            True, f"Connected: Vipps issued an access token valid for {token.expires_in // 60} min."
+            True,
+            _("Connected: Vipps issued an access token valid for %(minutes)s min.")
+            % {"minutes": token.expires_in // 60},
         )
     except WrongEnvironment as exc:
         result = ConnectionResult(False, str(exc))
     except VippsAPIError as exc:
-        hint = " Check the client id, client secret and subscription key." if exc.status in (401, 403) else ""
+        hint = " " + _("Check the client id, client secret and subscription key.") if exc.status in (401, 403) else ""
         result = ConnectionResult(
-            False, f"Vipps refused the keys (HTTP {exc.status}: {exc.title or exc.detail}).{hint}"
+            False,
+            _("Vipps refused the keys (HTTP %(status)s: %(detail)s).")
+            % {"status": exc.status, "detail": exc.title or exc.detail}
+            + hint,
         )
     except VippsError as exc:
-        result = ConnectionResult(False, f"Could not reach Vipps at {settings.VIPPS_BASE_URL}: {exc}")
+        result = ConnectionResult(
+            False, _("Could not reach Vipps at %(url)s: %(error)s") % {"url": settings.VIPPS_BASE_URL, "error": exc}
+        )
     log_action(
         merchant=sales_unit.merchant,
         actor=actor,
@@ -147,7 +155,7 @@ def member_add(*, merchant: Merchant, actor, email: str, role: str) -> tuple[Mem
         user.save(update_fields=["password"])
         link = set_password_path(user)
     if Membership.objects.filter(user=user, merchant=merchant).exists():
-        raise ValidationError({"email": "This person is already a member."})
+        raise ValidationError({"email": _("This person is already a member.")})
     membership = Membership.objects.create(user=user, merchant=merchant, role=role)
     log_action(merchant=merchant, actor=actor, action="member.added", target=membership, data={"role": role})
     return membership, link
@@ -158,7 +166,7 @@ def _ensure_owner_remains(membership: Membership, *, new_role: str | None) -> No
         return
     owners = Membership.objects.for_merchant(membership.merchant).filter(role=Role.OWNER).select_for_update()
     if owners.exclude(pk=membership.pk).count() == 0:
-        raise ValidationError("A merchant needs at least one owner: make someone else owner first.")
+        raise ValidationError(_("A merchant needs at least one owner: make someone else owner first."))
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from . import views
 # Mounted under /m/<merchant_slug>/ by merchant_portal.urls: every view here goes through MerchantMixin.
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("dashboard/live/", views.DashboardLiveView.as_view(), name="dashboard_live"),
     path("sales-units/", views.SalesUnitListView.as_view(), name="sales_unit_list"),
     path("sales-units/new/", views.SalesUnitCreateView.as_view(), name="sales_unit_create"),
     path("sales-units/<int:pk>/", views.SalesUnitDetailView.as_view(), name="sales_unit_detail"),

@@ -15,6 +15,7 @@ from merchant_portal.audit.selectors import audit_entries_for_merchant
 from merchant_portal.core import i18n
 
 from . import services
+from .dashboard import dashboard_live, dashboard_period
 from .forms import LanguageForm, MemberAddForm, MemberRoleForm, SalesUnitForm
 from .models import Membership, SalesUnit
 from .roles import Perm
@@ -22,7 +23,6 @@ from .scoping import MerchantMixin, ScopedObjectMixin
 from .selectors import (
     members_for_merchant,
     memberships_for_user,
-    sales_units_for_merchant,
     vipps_calls_for_sales_unit,
 )
 from .vipps import environment_mismatch, portal_environment
@@ -47,16 +47,30 @@ def merchant_switch(request):
 
 
 class DashboardView(MerchantMixin, TemplateView):
+    """Today's (or the last 7 or 30 days') activity, conversion, a chart and webhook health. Every member sees it;
+    the live part is re-fetched every 15 s by htmx from `DashboardLiveView`."""
+
     template_name = "tenancy/dashboard.html"
+    full_page = True
 
     def get_context_data(self, **kwargs):
         merchant = self.request.merchant
+        # An unknown `period` is today, never an error: the page is often a bookmark on a wall-mounted tablet.
+        period = dashboard_period(self.request.GET.get("period"))
         ctx = super().get_context_data(**kwargs)
-        ctx["sales_units"] = sales_units_for_merchant(merchant=merchant)
-        ctx["member_count"] = members_for_merchant(merchant=merchant).count()
-        if self.request.membership.has_perm(Perm.VIEW_AUDIT_LOG):
-            ctx["recent_activity"] = audit_entries_for_merchant(merchant=merchant)[:8]
+        ctx.update(dashboard_live(merchant=merchant, period=period))
+        if self.full_page:
+            ctx["member_count"] = members_for_merchant(merchant=merchant).count()
+            if self.request.membership.has_perm(Perm.VIEW_AUDIT_LOG):
+                ctx["recent_activity"] = audit_entries_for_merchant(merchant=merchant)[:8]
         return ctx
+
+
+class DashboardLiveView(DashboardView):
+    """The part of the dashboard htmx refreshes (same permission and scoping as the page)."""
+
+    template_name = "tenancy/_dashboard_live.html"
+    full_page = False
 
 
 # Sales units ---------------------------------------------------------------------------------------------
@@ -90,7 +104,7 @@ class SalesUnitCreateView(MerchantMixin, FormView):
 
     def form_valid(self, form):
         unit = services.sales_unit_create(merchant=self.request.merchant, actor=self.request.user, **form.cleaned_data)
-        messages.success(self.request, f"Sales unit {unit.name} ({unit.msn}) added.")
+        messages.success(self.request, _("Sales unit %(name)s (%(msn)s) added.") % {"name": unit.name, "msn": unit.msn})
         return redirect("sales_unit_detail", merchant_slug=self.request.merchant.slug, pk=unit.pk)
 
 
@@ -110,7 +124,7 @@ class SalesUnitUpdateView(ScopedObjectMixin, FormView):
         # Form validation changed the instance in memory; persist through the service, which audits the change.
         unit = SalesUnit.objects.get(pk=self.get_object().pk)
         services.sales_unit_update(sales_unit=unit, actor=self.request.user, **form.cleaned_data)
-        messages.success(self.request, "Sales unit saved.")
+        messages.success(self.request, _("Sales unit saved."))
         return redirect("sales_unit_detail", merchant_slug=self.request.merchant.slug, pk=unit.pk)
 
 
@@ -123,7 +137,7 @@ class SalesUnitDeleteView(ScopedObjectMixin, DetailView):
     def post(self, request, *args, **kwargs):
         unit = self.get_object()
         services.sales_unit_delete(sales_unit=unit, actor=request.user)
-        messages.success(request, f"Sales unit {unit.name} deleted.")
+        messages.success(request, _("Sales unit %(name)s deleted.") % {"name": unit.name})
         return redirect("sales_unit_list", merchant_slug=request.merchant.slug)
 
 
@@ -189,7 +203,9 @@ class MemberAddView(MerchantMixin, FormView):
                 "url": self.request.build_absolute_uri(link),
             }
         who = membership.user.email or membership.user
-        messages.success(self.request, f"{who} added as {membership.get_role_display()}.")
+        messages.success(
+            self.request, _("%(who)s added as %(role)s.") % {"who": who, "role": membership.get_role_display()}
+        )
         return redirect("member_list", merchant_slug=self.request.merchant.slug)
 
 
@@ -213,12 +229,15 @@ class MemberEditView(ScopedObjectMixin, FormView):
         try:
             if "remove" in self.request.POST:
                 services.member_remove(membership=membership, actor=self.request.user)
-                messages.success(self.request, f"{membership.user} removed.")
+                messages.success(self.request, _("%(user)s removed.") % {"user": membership.user})
             else:
                 services.member_change_role(
                     membership=membership, actor=self.request.user, role=form.cleaned_data["role"]
                 )
-                messages.success(self.request, f"{membership.user} is now {membership.get_role_display()}.")
+                messages.success(
+                    self.request,
+                    _("%(user)s is now %(role)s.") % {"user": membership.user, "role": membership.get_role_display()},
+                )
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from merchant_portal.core.crypto import decrypt, encrypt
 from vipps import CallRecord, Credentials, VippsClient, VippsConfig
@@ -71,10 +72,11 @@ def environment_mismatch(sales_unit: SalesUnit) -> str | None:
     current = portal_environment()
     if current is None or current == sales_unit.environment:
         return None
-    return (
-        f"This sales unit has {Environment(sales_unit.environment).label} keys, but the portal talks to "
-        f"{Environment(current).label} ({settings.VIPPS_BASE_URL})."
-    )
+    return _("This sales unit has %(keys)s keys, but the portal talks to %(portal)s (%(url)s).") % {
+        "keys": Environment(sales_unit.environment).label,
+        "portal": Environment(current).label,
+        "url": settings.VIPPS_BASE_URL,
+    }
 
 
 _EPAYMENT_REFERENCE = re.compile(r"^/epayment/v1/payments/([^/]+)")

@@ -10,6 +10,7 @@ def url_kwargs(merchant) -> dict[str, dict]:
     by_unit = {"pk": unit.pk}
     return {
         "dashboard": {},
+        "dashboard_live": {},
         "sales_unit_list": {},
         "sales_unit_create": {},
         "sales_unit_detail": by_unit,

@@ -72,3 +72,13 @@ def test_the_browsers_language_is_used_when_nobody_chose(alice, acme):
     client = client_for(alice)
     page = client.get(reverse("dashboard", args=[acme.slug]), HTTP_ACCEPT_LANGUAGE="nb-NO,nb;q=0.9")
     assert page["Content-Language"] == "nb"
+
+
+@pytest.mark.django_db
+def test_the_rest_api_answers_in_english_whatever_the_client_asks_for():
+    # Its problem+json texts are a documented contract; the pages around it are translated, the API is not.
+    response = Client().get("/api/v1/payments/", HTTP_ACCEPT_LANGUAGE="nb")
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["title"].isascii() and response["Content-Language"] == "en"
+    assert Client().get(reverse("login"), HTTP_ACCEPT_LANGUAGE="nb")["Content-Language"] == "nb"

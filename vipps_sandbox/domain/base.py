@@ -168,8 +168,24 @@ class StateBase:
             if phone not in self.phones:
                 self.phones.append(phone)
 
+    def _pos_customer_token(self, value: str) -> CustomerToken | None:
+        """The customerToken of a MobilePay PoS check-in (``GET …/checkin``) pays like a QR scan's: the PoS
+        payment is an ePayment with ``customer.customerToken`` (CONTRACTS §7)."""
+        for pos in list(self.points_of_sale.values()):
+            checkin = pos.checkin
+            if checkin is not None and checkin.customer_token == value:
+                return CustomerToken(
+                    token=value,
+                    phone=checkin.phone,
+                    msn=pos.msn,
+                    merchant_qr_id=pos.beacon_id,
+                    issued_at=checkin.checked_in_at,
+                    expires_at=checkin.expires_at,
+                )
+        return None
+
     def _customer_token(self, msn: str, value: str) -> CustomerToken:
-        token = self.customer_tokens.get(value)
+        token = self.customer_tokens.get(value) or self._pos_customer_token(value)
         if token is None or token.msn != msn:
             raise SandboxError(
                 400,
