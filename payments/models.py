@@ -133,6 +133,14 @@ class Payment(models.Model):
         return f"Payment {self.reference}"
 
     @property
+    def status_display(self) -> str:
+        """What a person reads as the state: Vipps' state once it has the request, else how the sending went
+        (a refused request never waits for the customer)."""
+        if self.sending != self.Sending.SENT:
+            return self.get_sending_display()
+        return self.get_state_display()
+
+    @property
     def error_display(self) -> str:
         """The stored error in the reader's language (a worker wrote it in English)."""
         from .vipps_errors import localized

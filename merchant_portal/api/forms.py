@@ -8,24 +8,27 @@ from .models import ApiKey, WebhookEventType
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=80, help_text="Who uses it, e.g. “Till vendor AS, shop 3”.")
+    name = forms.CharField(label=_("Name"), max_length=80, help_text=_("Who uses it, e.g. “Till vendor AS, shop 3”."))
     access = forms.ChoiceField(
         choices=ApiKey.Access.choices,
         initial=ApiKey.Access.READ_ONLY,
         widget=forms.RadioSelect,
-        help_text="Read-write keys can change locations and QR codes and request payments.",
+        label=_("Access"),
+        help_text=_("Read-write keys can change locations and QR codes and request payments."),
     )
     sales_units = forms.ModelMultipleChoiceField(
         queryset=SalesUnit.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked for every sales unit.",
+        label=_("Sales units"),
+        help_text=_("Leave all unticked for every sales unit."),
     )
     locations = forms.ModelMultipleChoiceField(
         queryset=Location.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked for every location.",
+        label=_("Locations"),
+        help_text=_("Leave all unticked for every location."),
     )
 
     def __init__(self, *args, merchant, **kwargs):

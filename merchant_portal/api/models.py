@@ -21,8 +21,8 @@ KEY_SCHEME = "vmp"
 
 class ApiKey(models.Model):
     class Access(models.TextChoices):
-        READ_ONLY = "read", "Read-only"
-        READ_WRITE = "write", "Read-write"
+        READ_ONLY = "read", _("Read-only")
+        READ_WRITE = "write", _("Read-write")
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=80)

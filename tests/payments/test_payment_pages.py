@@ -211,3 +211,19 @@ def test_a_manager_sets_a_vending_rule(acme_unit, make_member):
     assert (rule.request_on_checkin, rule.amount, rule.auto_capture) == (True, 2_500, True)
     response = client.post(url("payment_rule_update", pk=loc.pk), {"request_on_checkin": "on", "description": "x"})
     assert response.status_code == 200 and "A fixed amount is needed" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_request_vipps_refused_reads_refused_not_waiting_for_the_customer(acme_unit, alice):
+    from tests.factories import PaymentFactory
+
+    refused = PaymentFactory(sales_unit=acme_unit, sending=Payment.Sending.FAILED, error_message="Invalid phone number")
+    waiting = PaymentFactory(sales_unit=acme_unit, sending=Payment.Sending.SENT)
+    client = client_for(alice)
+    detail = client.get(reverse("payment_detail", args=[acme_unit.merchant.slug, refused.pk])).content.decode()
+    assert '<td data-testid="state">Refused by Vipps</td>' in detail
+    assert "Waiting for the customer" not in detail
+    listing = client.get(reverse("payment_list", args=[acme_unit.merchant.slug])).content.decode()
+    assert listing.count("<td>Refused by Vipps</td>") == 1
+    assert listing.count("<td>Waiting for the customer</td>") == 1
+    assert waiting.status_display == "Waiting for the customer"
