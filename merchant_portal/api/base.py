@@ -54,8 +54,9 @@ def scoped(model, *, api_key, sales_unit_path: str, location_path: str | None):
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a request body, looked up only among what the key may see (else "does not exist")."""
 
-    def __init__(self, *, model, sales_unit_path: str, location_path: str | None, **kwargs):
+    def __init__(self, *, model, sales_unit_path: str, location_path: str | None, select_related=(), **kwargs):
         self.scope = (model, sales_unit_path, location_path)
+        self.select_related = select_related  # what the view reads of the object, loaded in the same query
         kwargs.setdefault("queryset", model.objects.none())
         super().__init__(**kwargs)
 
@@ -69,4 +70,5 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         request = self.context.get("request")
         if request is None or request.auth is None:
             return model.objects.none()
-        return scoped(model, api_key=request.auth, sales_unit_path=sales_unit_path, location_path=location_path)
+        queryset = scoped(model, api_key=request.auth, sales_unit_path=sales_unit_path, location_path=location_path)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset

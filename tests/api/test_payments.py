@@ -1,12 +1,17 @@
 """Payments through the API: requested for a check-in or a phone number, read, listed by cursor, and captured,
 cancelled or refunded through the payment services (which own the rules)."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from merchant_portal.api.models import IdempotencyRecord
 from merchant_portal.audit.models import AuditEntry
+from merchant_portal.core import crypto
 from payments.models import Payment, PaymentOperation
+from qrcodes.models import Location
 from tests.api.factories import checkin_at, payment_at
+from tests.factories import SalesUnitFactory
 
 
 def test_request_a_payment_for_a_checked_in_customer(api, shop):
@@ -126,3 +131,47 @@ def test_location_limited_key_must_name_its_location(make_key, shop, acme_unit):
     assert client.post(reverse("api:payment-list"), body, format="json").status_code == 403
     body["location"] = shop.pk
     assert client.post(reverse("api:payment-list"), body, format="json").status_code == 201
+
+
+def test_a_page_of_payments_costs_the_same_queries_at_any_size_and_decrypts_nothing(api, shop, acme, monkeypatch):
+    """Loading a page must not decrypt each row's sales-unit secrets or the waiting customer's phone number: the
+    answer holds neither (bench/api.py found that decrypting them was a quarter of a page's time)."""
+
+    def queries_for_first_page() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(reverse("api:payment-list"), {"page_size": 200})
+        assert response.status_code == 200
+        return len(response.json()["results"]), len(captured.captured_queries)
+
+    payment_at(shop)
+    api.get(reverse("api:payment-list"))  # the key's last use is written once a minute, not on every request
+    rows, few = queries_for_first_page()
+    assert rows == 1
+
+    second = Location.objects.create(sales_unit=SalesUnitFactory(merchant=acme), name="Kiosk")
+    for n in range(60):
+        location = shop if n % 2 else second
+        payment_at(location, customer="4791234567", checkin=checkin_at(location) if n % 3 == 0 else None)
+    decrypted = []
+    monkeypatch.setattr(crypto, "decrypt", lambda token: decrypted.append(token) or "")
+    rows, many = queries_for_first_page()
+    assert rows == 61 and many == few and decrypted == []
+
+
+def test_a_payment_request_loads_what_it_names_in_one_query(api, shop, acme_unit):
+    """The check-in, location or sales unit named in the body comes with its sales unit and merchant (which the
+    payment service and the audit log read), not lazily one query at a time."""
+
+    def queries(body: dict) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY=str(body))
+        assert response.status_code == 201, response.json()
+        return [query["sql"] for query in captured.captured_queries]
+
+    api.get(reverse("api:payment-list"))  # the key's last use is written once a minute, not on every request
+    by_location = queries({"phone_number": "4791234567", "location": shop.pk, "amount": 100, "description": "Gum"})
+    by_checkin = queries({"checkin": checkin_at(shop).pk, "amount": 100, "description": "Gum"})
+    by_unit = queries({"phone_number": "4791234567", "sales_unit": acme_unit.pk, "amount": 100, "description": "Gum"})
+    assert len(by_location) == len(by_checkin) == len(by_unit)
+    for sql in by_location + by_checkin + by_unit:
+        assert 'FROM "tenancy_merchant"' not in sql and 'FROM "tenancy_salesunit" WHERE' not in sql, sql
