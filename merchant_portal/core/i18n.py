@@ -7,7 +7,7 @@ separators it uses: "1 234,50 kr" in Norwegian, "1.234,50 kr." in Danish, "1 234
 
 from decimal import Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from django.conf import settings
 from django.utils import translation
 
@@ -38,8 +38,6 @@ def format_money(minor: int | None, currency: str = "", *, language: str | None 
     major = Decimal(minor) / 100
     locale = babel_locale(language)
     if not currency:
-        from babel.numbers import format_decimal
-
         return format_decimal(major, format="#,##0.00", locale=locale)
     pattern = _ENGLISH_PATTERN if locale.startswith("en") else None
     return format_currency(major, currency, format=pattern, locale=locale, currency_digits=True)
