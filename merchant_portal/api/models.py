@@ -32,6 +32,9 @@ class ApiKey(models.Model):
     # Empty means "all": a key limited to sales units or locations sees nothing outside them (404).
     sales_units = models.ManyToManyField("tenancy.SalesUnit", blank=True, related_name="+")
     locations = models.ManyToManyField("qrcodes.Location", blank=True, related_name="+")
+    # Whether either list above is non-empty, kept by `api_key_create` (the only place limits are set): an
+    # unlimited key, the common case, then costs no query for its limits on each request.
+    limited = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -63,6 +66,25 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def limits(self) -> tuple[frozenset[int], frozenset[int]]:
+        """The ids of the sales units and of the locations this key is limited to (empty: no limit of that kind).
+
+        Read once per key object, i.e. once per API request, as ids only (a SalesUnit would decrypt its
+        secrets), and not at all for an unlimited key.
+        """
+        cached = self.__dict__.get("_limits")
+        if cached is None:
+            units = locations = frozenset()
+            if self.limited:
+                units = frozenset(
+                    ApiKey.sales_units.through.objects.filter(apikey_id=self.pk).values_list("salesunit_id", flat=True)
+                )
+                locations = frozenset(
+                    ApiKey.locations.through.objects.filter(apikey_id=self.pk).values_list("location_id", flat=True)
+                )
+            cached = self.__dict__["_limits"] = (units, locations)
+        return cached
 
 
 class IdempotencyRecord(models.Model):

@@ -32,18 +32,17 @@ def api_keys_for_merchant(*, merchant: Merchant) -> QuerySet[ApiKey]:
 
 def scope_for_key(queryset: QuerySet, *, api_key: ApiKey, sales_unit_path: str, location_path: str | None) -> QuerySet:
     """Narrow a merchant's queryset to the key's sales units and locations (when the key is limited)."""
-    unit_ids = [unit.pk for unit in api_key.sales_units.all()]
-    location_ids = [location.pk for location in api_key.locations.all()]
+    unit_ids, location_ids = api_key.limits()
     if unit_ids:
-        queryset = queryset.filter(**{f"{sales_unit_path}__in": unit_ids})
+        queryset = queryset.filter(**{f"{sales_unit_path}__in": sorted(unit_ids)})
     if location_ids:
         if location_path is None:
             # Rows not tied to a location (a sales unit itself) are visible only through the locations' units.
             from qrcodes.models import Location
 
-            units = Location.objects.filter(pk__in=location_ids).values("sales_unit")
+            units = Location.objects.filter(pk__in=sorted(location_ids)).values("sales_unit")
             return queryset.filter(**{f"{sales_unit_path}__in": units})
-        queryset = queryset.filter(**{f"{location_path}__in": location_ids})
+        queryset = queryset.filter(**{f"{location_path}__in": sorted(location_ids)})
     return queryset
 
 

@@ -50,7 +50,14 @@ def api_key_create(
         raise ValidationError("Choose sales units and locations of this merchant.")
     prefix = secrets.token_hex(4)
     token = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(merchant=merchant, name=name, prefix=prefix, key_hash=api_key_hash(token), access=access)
+    key = ApiKey(
+        merchant=merchant,
+        name=name,
+        prefix=prefix,
+        key_hash=api_key_hash(token),
+        access=access,
+        limited=bool(sales_units or locations),
+    )
     key.created_by = actor
     key.full_clean()
     key.save()

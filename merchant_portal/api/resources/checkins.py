@@ -12,10 +12,10 @@ from payments.models import CheckIn
 from payments.selectors import checkins_waiting_at
 from qrcodes.models import Location
 
-from ..base import MAX_ID, ScopedViewMixin, query_id, scoped
+from ..base import MAX_ID, FlatReadMixin, ScopedViewMixin, query_id, scoped
 
 
-class CheckInSerializer(serializers.ModelSerializer):
+class CheckInSerializer(FlatReadMixin, serializers.ModelSerializer):
     """A customer who scanned a QR code; pay them with `POST /api/v1/payments/` and `checkin`."""
 
     status = serializers.SerializerMethodField()

@@ -8,11 +8,11 @@ from merchant_portal.tenancy.models import SalesUnit
 from qrcodes import services
 from qrcodes.models import Location
 
-from ..base import ScopedRelatedField, ScopedViewMixin
+from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin
 from ..exceptions import Conflict
 
 
-class SalesUnitSerializer(serializers.ModelSerializer):
+class SalesUnitSerializer(FlatReadMixin, serializers.ModelSerializer):
     class Meta:
         model = SalesUnit
         fields = ["id", "name", "msn", "market", "currency", "environment"]
@@ -31,7 +31,7 @@ class SalesUnitViewSet(ScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     location_path = None
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(FlatReadMixin, serializers.ModelSerializer):
     sales_unit = ScopedRelatedField(model=SalesUnit, sales_unit_path="pk", location_path=None)
 
     class Meta:
@@ -70,7 +70,7 @@ class LocationViewSet(ScopedViewMixin, viewsets.ModelViewSet):
         return LocationUpdateSerializer if self.action in ("update", "partial_update") else LocationSerializer
 
     def create(self, request, *args, **kwargs):
-        if self.api_key.locations.exists():
+        if self.api_key.limits()[1]:
             raise PermissionDenied("This key is limited to some locations; it cannot create others.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

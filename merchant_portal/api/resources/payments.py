@@ -19,12 +19,12 @@ from payments import selectors, services
 from payments.models import CheckIn, Payment, PaymentOperation
 from qrcodes.models import Location
 
-from ..base import ScopedRelatedField, ScopedViewMixin, query_id
+from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin, query_id
 from ..exceptions import Conflict
 from ..idempotency import HEADER
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(FlatReadMixin, serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = [
@@ -93,7 +93,7 @@ class PaymentCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class OperationSerializer(serializers.ModelSerializer):
+class OperationSerializer(FlatReadMixin, serializers.ModelSerializer):
     class Meta:
         model = PaymentOperation
         fields = ["id", "payment", "kind", "amount", "status", "error_code", "error_message", "created_at", "done_at"]
@@ -201,7 +201,7 @@ class PaymentViewSet(ScopedViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         checkin, location = data.get("checkin"), data.get("location")
-        if not (checkin or location) and self.api_key.locations.exists():
+        if not (checkin or location) and self.api_key.limits()[1]:
             raise PermissionDenied("This key is limited to some locations: send `location`.")
         try:
             payment = services.payment_request_create(

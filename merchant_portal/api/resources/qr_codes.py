@@ -11,7 +11,7 @@ from merchant_portal.tenancy.models import SalesUnit
 from qrcodes import services
 from qrcodes.models import Location, QrCode, QrSheet
 
-from ..base import ScopedRelatedField, ScopedViewMixin, query_id
+from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin, query_id
 from ..exceptions import PROBLEM_CONTENT_TYPE, Conflict
 from ..schema import Problem
 
@@ -20,7 +20,7 @@ def _location_field(**kwargs):
     return ScopedRelatedField(model=Location, sales_unit_path="sales_unit", location_path="pk", **kwargs)
 
 
-class QrCodeSerializer(serializers.ModelSerializer):
+class QrCodeSerializer(FlatReadMixin, serializers.ModelSerializer):
     location = _location_field()
     merchant_qr_id = serializers.CharField(
         required=False, max_length=64, help_text="Leave out for a readable id made from the location's name."
@@ -181,7 +181,7 @@ class QrSheetViewSet(ScopedViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         serializer.is_valid(raise_exception=True)
         location = serializer.validated_data.get("location")
         sales_unit = location.sales_unit if location else serializer.validated_data["sales_unit"]
-        if location is None and self.api_key.locations.exists():
+        if location is None and self.api_key.limits()[1]:
             raise PermissionDenied("This key is limited to some locations: ask for a sheet per location.")
         try:
             sheet = services.qr_sheet_request(
