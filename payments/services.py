@@ -334,12 +334,11 @@ def payment_request_create(
     if receipt and sum(line["total"] for line in receipt["lines"]) != amount:
         raise ValidationError(_("The order lines do not add up to the amount."))
     if auto_capture is None:
-        rule = PaymentRule.objects.filter(location=location).first() if location else None
+        rule = _payment_rule_of(location) if location else None
         auto_capture = bool(rule and rule.auto_capture)
+    # A second request with the same token (a double submit) fails this key's unique constraint and gets the
+    # first payment back; no read ahead of the insert, so the common case costs no extra query.
     key = f"pay-{hashlib.sha256(f'{sales_unit.pk}:{request_token}'.encode()).hexdigest()[:40]}"
-    existing = Payment.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -374,6 +373,14 @@ def payment_request_create(
 
     send_payment_request.delay_on_commit(payment.pk)
     return payment
+
+
+def _payment_rule_of(location: Location) -> PaymentRule | None:
+    """The location's rule: no query when the caller loaded it with the location (select_related)."""
+    try:
+        return location.payment_rule
+    except PaymentRule.DoesNotExist:
+        return None
 
 
 def payment_request_send(*, payment_id: int) -> Outcome:

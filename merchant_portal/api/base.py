@@ -54,9 +54,12 @@ def scoped(model, *, api_key, sales_unit_path: str, location_path: str | None):
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a request body, looked up only among what the key may see (else "does not exist")."""
 
-    def __init__(self, *, model, sales_unit_path: str, location_path: str | None, select_related=(), **kwargs):
+    def __init__(
+        self, *, model, sales_unit_path: str, location_path: str | None, select_related=(), defer=(), **kwargs
+    ):
         self.scope = (model, sales_unit_path, location_path)
         self.select_related = select_related  # what the view reads of the object, loaded in the same query
+        self.defer = defer  # and what it never reads
         kwargs.setdefault("queryset", model.objects.none())
         super().__init__(**kwargs)
 
@@ -71,7 +74,9 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None or request.auth is None:
             return model.objects.none()
         queryset = scoped(model, api_key=request.auth, sales_unit_path=sales_unit_path, location_path=location_path)
-        return queryset.select_related(*self.select_related) if self.select_related else queryset
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        return queryset.defer(*self.defer) if self.defer else queryset
 
 
 NOT_A_COLUMN = (relations.RelatedField, relations.ManyRelatedField, serializers.BaseSerializer)

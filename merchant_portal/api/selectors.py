@@ -15,7 +15,8 @@ def api_key_for_token(*, token: str) -> ApiKey | None:
     prefix, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or not prefix or not secret:
         return None
-    key = ApiKey.objects.select_related("merchant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    # The prefix is unique: no ordering, no LIMIT 21 of get().
+    key = next(iter(ApiKey.objects.select_related("merchant").filter(prefix=prefix, revoked_at__isnull=True)[:1]), None)
     if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(token)):
         return None
     return key

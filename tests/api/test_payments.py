@@ -160,7 +160,7 @@ def test_a_page_of_payments_costs_the_same_queries_at_any_size_and_decrypts_noth
 
 def test_a_payment_request_loads_what_it_names_in_one_query(api, shop, acme_unit):
     """The check-in, location or sales unit named in the body comes with its sales unit and merchant (which the
-    payment service and the audit log read), not lazily one query at a time."""
+    payment service and the audit log read) and the location's payment rule, not lazily one query at a time."""
 
     def queries(body: dict) -> list[str]:
         with CaptureQueriesContext(connection) as captured:
@@ -172,7 +172,25 @@ def test_a_payment_request_loads_what_it_names_in_one_query(api, shop, acme_unit
     by_location = queries({"phone_number": "4791234567", "location": shop.pk, "amount": 100, "description": "Gum"})
     by_checkin = queries({"checkin": checkin_at(shop).pk, "amount": 100, "description": "Gum"})
     by_unit = queries({"phone_number": "4791234567", "sales_unit": acme_unit.pk, "amount": 100, "description": "Gum"})
-    assert len(by_location) == len(by_checkin) == len(by_unit) + 1  # without a location, no payment rule to read
-    assert sum('FROM "payments_paymentrule"' in sql for sql in by_unit) == 0
+    assert len(by_location) == len(by_checkin) == len(by_unit)
+    for sql in by_location + by_checkin + by_unit:  # the rule comes with the location; the secrets stay unread
+        assert 'FROM "payments_paymentrule"' not in sql and '"client_secret"' not in sql, sql
     for sql in by_location + by_checkin + by_unit:
         assert 'FROM "tenancy_merchant"' not in sql and 'FROM "tenancy_salesunit" WHERE' not in sql, sql
+
+
+def test_the_locations_payment_rule_decides_auto_capture_unless_the_request_does(api, shop, acme_unit):
+    from payments.models import PaymentRule
+
+    PaymentRule.objects.create(location=shop, auto_capture=True)
+
+    def create(body: dict) -> Payment:
+        body = {"amount": 100, "description": "Gum"} | body
+        response = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY=str(body))
+        assert response.status_code == 201, response.json()
+        return Payment.objects.get(pk=response.json()["id"])
+
+    assert create({"phone_number": "4791234567", "location": shop.pk}).auto_capture is True
+    assert create({"checkin": checkin_at(shop).pk}).auto_capture is True
+    assert create({"phone_number": "4791234567", "location": shop.pk, "auto_capture": False}).auto_capture is False
+    assert create({"phone_number": "4791234567", "sales_unit": acme_unit.pk}).auto_capture is False  # no location

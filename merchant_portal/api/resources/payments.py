@@ -52,14 +52,19 @@ class PaymentSerializer(FlatReadMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# A payment request never needs the sales unit's API secrets: not loaded, so not decrypted either.
+UNIT_SECRETS = ("sales_unit__client_secret", "sales_unit__subscription_key")
+
+
 class PaymentCreateSerializer(serializers.Serializer):
-    # payment_request_create reads the sales unit (and its merchant, for the audit log) and location of what is
-    # named: loaded with it, rather than lazily by one query each.
+    # payment_request_create reads the sales unit (and its merchant, for the audit log), the location and its
+    # payment rule of what is named: loaded with it, rather than lazily by one query each.
     checkin = ScopedRelatedField(
         model=CheckIn,
         sales_unit_path="sales_unit",
         location_path="location",
-        select_related=("sales_unit__merchant", "location"),
+        select_related=("sales_unit__merchant", "location__payment_rule"),
+        defer=UNIT_SECRETS,
         required=False,
         allow_null=True,
     )
@@ -67,13 +72,19 @@ class PaymentCreateSerializer(serializers.Serializer):
         r"^[0-9]{10,15}$", required=False, help_text="Country code first, digits only, e.g. 4791234567."
     )
     sales_unit = ScopedRelatedField(
-        model=SalesUnit, sales_unit_path="pk", location_path=None, select_related=("merchant",), required=False
+        model=SalesUnit,
+        sales_unit_path="pk",
+        location_path=None,
+        select_related=("merchant",),
+        defer=("client_secret", "subscription_key"),
+        required=False,
     )
     location = ScopedRelatedField(
         model=Location,
         sales_unit_path="sales_unit",
         location_path="pk",
-        select_related=("sales_unit__merchant",),
+        select_related=("sales_unit__merchant", "payment_rule"),
+        defer=UNIT_SECRETS,
         required=False,
     )
     amount = serializers.IntegerField(min_value=1, help_text="In minor units (øre, cents).")
