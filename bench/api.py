@@ -1,11 +1,14 @@
 """REST API benchmark: list and create payments through gunicorn at a fixed 200 requests/s; target p99 < 50 ms.
 
     .venv/bin/python bench/api.py [--db auto|sqlite|postgres|both] [--rate 200] [--duration 20] [--warmup 3]
-                                  [--slice 2] [--payments 50000] [--checkins 20000] [--workers 2] [--throttle 400/s]
+                                  [--slice 2] [--payments 50000] [--checkins 20000] [--throttle 400/s]
+                                  [--workers 0] [--threads 0] [--worker-class ""]
 
-Serves the portal as the Procfile's `web` does (gunicorn `merchant_portal.wsgi`, sync workers, access log) on a
-loopback port, against a database seeded with --payments payments and --checkins check-ins of one merchant (and a
-fifth as many of another, so the tenant filter has something to skip). `--db auto` uses DATABASE_URL when it
+Serves the portal with the Procfile's `web` line itself (gunicorn `merchant_portal.wsgi`, access log; --workers,
+--threads and --worker-class set WEB_WORKERS, WEB_THREADS and WEB_WORKER_CLASS; 0 or empty: the Procfile's) on a
+loopback port, one request per connection as a reverse proxy sends them, against a database seeded with
+--payments payments and --checkins check-ins of one merchant (and a fifth as many of another, so the tenant filter
+has something to skip). `--db auto` uses DATABASE_URL when it
 names PostgreSQL and otherwise SQLite (with the file-system broker and file cache, the embedded defaults) in a
 temporary folder. `--db postgres` uses DATABASE_URL or starts a throwaway cluster (as bench/webhook_ingest.py
 does, with default durability), and a throwaway Redis for broker and cache when `redis-server` is installed
@@ -54,6 +57,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_portal.settings")
 from bench.webhook_ingest import free_port, start_postgres  # noqa: E402
 
 TARGET_P99_MS = 50.0
+# One request per connection, as nginx sends to its upstream by default (and as gunicorn's sync workers answer
+# anyway): kept-alive connections would stick to one worker process, whose GIL holds it to one core.
+CLOSE = {"Connection": "close"}
 PAGE_SIZE = 50  # merchant_portal.api.pagination.IdCursorPagination.page_size
 
 
@@ -208,7 +214,7 @@ class OpenLoop:
                     time.sleep(pause)
                 method, path, body, headers = self.make_request(first + i)
                 try:
-                    conn.request(method, path, body=body, headers=headers)
+                    conn.request(method, path, body=body, headers=headers | CLOSE)
                     response = conn.getresponse()
                     response.read()
                     status = response.status
@@ -252,6 +258,20 @@ class OpenLoop:
 
 
 # --- orchestration ------------------------------------------------------------------------------------------------
+
+
+def procfile_command(process: str, env: dict) -> list[str]:
+    """The Procfile's command line for `process`, with its ${NAME:-default} expanded from `env`: the bench serves
+    exactly what `make run` and a deployment serve."""
+    import re
+    import shlex
+
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{process}:"))
+    expanded = re.sub(
+        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or m.group(2) or "", line.partition(":")[2]
+    )
+    argv = shlex.split(expanded)
+    return [sys.executable, "-m", argv[0], *argv[1:]]
 
 
 def cpu_seconds(root_pid: int) -> float:
@@ -361,11 +381,13 @@ def bench_one(db: str, args) -> dict:
         )
         port = free_port()
         server_log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the server below)
+        web_env = env | {"WEB_BIND": f"127.0.0.1:{port}"}
+        web_env |= {"WEB_WORKERS": str(args.workers)} if args.workers else {}
+        web_env |= {"WEB_THREADS": str(args.threads)} if args.threads else {}
+        web_env |= {"WEB_WORKER_CLASS": args.worker_class} if args.worker_class else {}
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "merchant_portal.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--access-logfile", "-"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
-        )  # fmt: skip
+            procfile_command("web", web_env), cwd=ROOT, env=web_env, stdout=subprocess.DEVNULL, stderr=server_log
+        )
         wait_for_http(port, "/healthz")
 
         auth = {"Authorization": f"Bearer {seeded['token']}", "Accept": "application/json"}
@@ -401,7 +423,8 @@ def bench_one(db: str, args) -> dict:
             assert response.status == expected and len(page["results"]) == PAGE_SIZE and page["next"], response.status
 
         print(
-            f"gunicorn {args.workers} sync workers; {args.rate:.0f} requests/s open loop over {args.connections} "
+            f"{' '.join(procfile_command('web', web_env)[2:])}\n"
+            f"{args.rate:.0f} requests/s open loop over {args.connections} "
             f"client connections; per endpoint {args.warmup:.0f} s warm-up, then {args.duration:.0f} s in turns of "
             f"{args.slice:.0f} s\nAPI_THROTTLE_RATE={args.throttle} for this run (default 600/min per key); "
             "PAYMENTS_MODIFICATIONS_PER_MINUTE is per payment and counted by the send task, which no worker runs "
@@ -501,7 +524,9 @@ def main() -> int:
     parser.add_argument("--slice", type=float, default=2, help="seconds per turn; endpoints take turns")
     parser.add_argument("--payments", type=int, default=50_000)
     parser.add_argument("--checkins", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the Procfile's default)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn processes (WEB_WORKERS; 0: the Procfile's)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per worker (WEB_THREADS; 0: the Procfile's)")
+    parser.add_argument("--worker-class", default="", help="gunicorn worker class (WEB_WORKER_CLASS; the Procfile's)")
     parser.add_argument("--connections", type=int, default=32, help="client threads; enough to never wait on one")
     parser.add_argument("--throttle", default="", help="API_THROTTLE_RATE for the run (default: 2x --rate per s)")
     args = parser.parse_args()

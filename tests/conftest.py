@@ -71,8 +71,8 @@ def other_unit(other):
 
 
 def wait_until(condition, timeout: float = 30.0) -> bool:
-    """Poll `condition` while a worker thread writes. SQLite's shared-cache test database answers a read that
-    meets the writer's table lock with "database table is locked" at once (no busy wait): that means "not yet"."""
+    """Poll `condition` while a worker thread writes. Should SQLite refuse the read with "locked", that means
+    "not yet"."""
     deadline = time.monotonic() + timeout
     while True:
         try:

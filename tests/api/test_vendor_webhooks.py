@@ -451,8 +451,8 @@ def test_a_worker_killed_between_sending_and_recording_leads_to_a_resend_with_th
 
 
 def _retrying(fn):
-    """The in-memory SQLite test database refuses a second writer at once ("database table is locked"); such a
-    call is repeated. On PostgreSQL the race is real."""
+    """SQLite takes one writer at a time; a call refused with "locked" is repeated. On PostgreSQL the race is
+    real."""
     for _ in range(100):
         try:
             return fn()

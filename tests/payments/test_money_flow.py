@@ -183,9 +183,8 @@ def test_without_the_event_log_the_retry_still_captures_once_thanks_to_the_idemp
 
 
 def concurrently(fn, n: int = 5) -> list:
-    """Run fn in n threads released together. The in-memory SQLite test database refuses a second writer
-    outright ("database table is locked"); such an attempt is repeated, as Celery redelivers a task. On
-    PostgreSQL the race is real."""
+    """Run fn in n threads released together. SQLite takes one writer at a time (the others wait for its lock);
+    an attempt refused with "locked" is repeated, as Celery redelivers a task. On PostgreSQL the race is real."""
     barrier = threading.Barrier(n)
     results, errors = [], []
 

@@ -128,9 +128,9 @@ def test_the_sweeper_makes_events_whose_task_was_lost_due_again(kiosk):
 
 
 def concurrently(fn, n: int = 5) -> list:
-    """Run fn in n threads released together. The in-memory SQLite test database refuses a second writer
-    outright ("database table is locked", no busy wait); such an attempt is repeated, as Vipps repeats a
-    delivery answered with 5xx and Celery redelivers a task. On PostgreSQL the race is real."""
+    """Run fn in n threads released together. SQLite takes one writer at a time (the others wait for its lock);
+    an attempt refused with "locked" is repeated, as Vipps repeats a delivery answered with 5xx and Celery
+    redelivers a task. On PostgreSQL the race is real."""
     barrier = threading.Barrier(n)
     results = []
 
