@@ -15,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from merchant_portal.tenancy.models import SalesUnit
+from merchant_portal.tenancy.services import SECRET_FIELDS
 from payments import selectors, services
 from payments.models import CheckIn, Payment, PaymentOperation
 from qrcodes.models import Location
@@ -53,7 +54,7 @@ class PaymentSerializer(FlatReadMixin, serializers.ModelSerializer):
 
 
 # A payment request never needs the sales unit's API secrets: not loaded, so not decrypted either.
-UNIT_SECRETS = ("sales_unit__client_secret", "sales_unit__subscription_key")
+UNIT_SECRETS = tuple(f"sales_unit__{name}" for name in SECRET_FIELDS)
 
 
 class PaymentCreateSerializer(serializers.Serializer):
@@ -76,7 +77,7 @@ class PaymentCreateSerializer(serializers.Serializer):
         sales_unit_path="pk",
         location_path=None,
         select_related=("merchant",),
-        defer=("client_secret", "subscription_key"),
+        defer=SECRET_FIELDS,
         required=False,
     )
     location = ScopedRelatedField(
