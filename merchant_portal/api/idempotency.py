@@ -6,11 +6,22 @@ known; the same key on the same endpoint then gets that response again, with `Id
 - the same key with another body: 422 (`idempotency_key_reused`), as the draft suggests;
 - a 5xx response is not stored, so the client may retry with the same key.
 Keys are per API key and endpoint (method and path) and kept for API_IDEMPOTENCY_KEEP_HOURS.
+
+A request that dies after its claim and before its response is stored (a killed worker, a lost database
+connection) leaves the claim unanswered. Such a claim is abandoned once it is older than CLAIM_LEASE, longer than
+any request may run, and the next request with the same key and body takes it over and runs again; without that,
+the till's retries would get 409 until the key expired. Running again is safe for money: a payment request and a
+capture, cancel or refund carry the Idempotency-Key into their own unique request token, so the retry answers
+with the payment or operation the dead request saved. (The response is not stored in the request's own
+transaction: on SQLite that held the one write lock through the whole view, and at 100 POSTs/s the p99 went from
+37 ms to 504 ms.)
 """
 
 import hashlib
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.http import HttpResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +31,8 @@ from .models import ApiKey, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Longer than a request may run: gunicorn's worker timeout (30 s) and the database's busy timeout are shorter.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 class Replay(Exception):
@@ -35,11 +48,28 @@ def idempotency_claim(*, api_key: ApiKey, key: str, endpoint: str, body: bytes) 
             return IdempotencyRecord.objects.create(api_key=api_key, key=key, endpoint=endpoint, request_hash=digest)
     except IntegrityError:
         existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key, endpoint=endpoint).first()
-    if existing is None or existing.status_code is None:
-        raise IdempotencyKeyInUse()  # None: the first request failed with a 5xx a moment ago; retry
+    if existing is None:
+        raise IdempotencyKeyInUse()  # the first request failed with a 5xx a moment ago; retry
+    if existing.status_code is None:
+        if existing.request_hash == digest and _abandoned_claim_take(existing):
+            return existing
+        raise IdempotencyKeyInUse()
     if existing.request_hash != digest:
         raise IdempotencyKeyReused()
     raise Replay(existing)
+
+
+def _abandoned_claim_take(record: IdempotencyRecord) -> bool:
+    """Take over a claim older than CLAIM_LEASE that never got its response; compare-and-set on its claim time,
+    so of two retries arriving together one takes it and the other gets 409."""
+    now = timezone.now()
+    if record.created_at > now - CLAIM_LEASE:
+        return False
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, status_code__isnull=True, created_at=record.created_at
+    ).update(created_at=now)
+    record.created_at = now
+    return taken == 1
 
 
 def idempotency_store(*, record: IdempotencyRecord, response) -> None:

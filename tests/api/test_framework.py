@@ -1,11 +1,16 @@
 """Idempotency-Key, problem+json errors, throttling, audit entries as the key, the schema and the docs page."""
 
+import functools
 import json
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from merchant_portal.api.idempotency import idempotency_claim
+from merchant_portal.api.exceptions import IdempotencyKeyInUse
+from merchant_portal.api.idempotency import CLAIM_LEASE, _abandoned_claim_take, idempotency_claim
 from merchant_portal.api.models import IdempotencyRecord
 from merchant_portal.audit.models import AuditEntry
 from qrcodes.models import Location
@@ -44,6 +49,38 @@ def test_a_duplicate_while_the_first_is_running_gets_409(api, acme_unit):
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
     assert not Location.objects.exists()
+
+
+def test_an_abandoned_claim_is_taken_over_once_its_lease_has_run_out(api, acme_unit):
+    """A request that died after claiming its key (a killed worker) left no answer: its retries get 409 while it
+    might still be running, then the first retry with the same body runs it again."""
+    with mock.patch("merchant_portal.api.idempotency.idempotency_store"):  # it died before storing the answer
+        assert post_location(api, acme_unit).status_code == 201
+    Location.objects.all().delete()  # and before its transaction committed
+    assert post_location(api, acme_unit).status_code == 409
+    IdempotencyRecord.objects.update(created_at=timezone.now() - CLAIM_LEASE - timedelta(seconds=1))
+    assert post_location(api, acme_unit, name="Till 2").status_code == 409  # another body never takes it over
+    taken = post_location(api, acme_unit)
+    assert taken.status_code == 201 and Location.objects.get().name == "Till 1"
+    again = post_location(api, acme_unit)
+    assert again["Idempotent-Replayed"] == "true" and json.loads(again.content) == taken.json()
+    assert Location.objects.count() == 1
+
+
+def test_of_two_retries_of_an_abandoned_claim_one_takes_it_over(api, acme_unit):
+    body = b'{"name": "Till 1"}'
+    claim = functools.partial(
+        idempotency_claim, api_key=api.api_key, key="k-1", endpoint="POST /api/v1/locations/", body=body
+    )
+    record = claim()
+    IdempotencyRecord.objects.update(created_at=timezone.now() - CLAIM_LEASE - timedelta(seconds=1))
+    stale = IdempotencyRecord.objects.get()
+    # Both read the stale claim; the compare-and-set on its claim time lets only the first have it.
+    assert _abandoned_claim_take(stale) is True
+    stale.created_at = record.created_at - CLAIM_LEASE - timedelta(seconds=1)
+    assert _abandoned_claim_take(stale) is False
+    with pytest.raises(IdempotencyKeyInUse):
+        claim()
 
 
 def test_idempotency_keys_are_per_api_key_and_endpoint(api, make_key, acme_unit, shop):

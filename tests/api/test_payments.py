@@ -1,10 +1,14 @@
 """Payments through the API: requested for a check-in or a phone number, read, listed by cursor, and captured,
 cancelled or refunded through the payment services (which own the rules)."""
 
+from datetime import timedelta
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from merchant_portal.api.idempotency import CLAIM_LEASE
 from merchant_portal.api.models import IdempotencyRecord
 from merchant_portal.audit.models import AuditEntry
 from merchant_portal.core import crypto
@@ -49,6 +53,32 @@ def test_a_retried_create_with_the_same_idempotency_key_is_one_payment(api, shop
     IdempotencyRecord.objects.all().delete()  # even when the stored response is gone, the payment is not doubled
     again = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0042")
     assert first.json()["id"] == again.json()["id"] and Payment.objects.count() == 1
+
+
+def test_a_retry_after_a_request_died_before_storing_its_answer_is_the_same_payment_and_capture(api, shop):
+    """The worker was killed after the payment (or the capture) was committed and before its response was stored:
+    once the claim's lease has run out, the retry runs again and answers with what the dead request saved."""
+
+    def die_before_the_answer_was_stored():
+        IdempotencyRecord.objects.update(
+            status_code=None, body="", created_at=timezone.now() - CLAIM_LEASE - timedelta(seconds=1)
+        )
+
+    body = {"phone_number": "4791234567", "location": shop.pk, "amount": 10_000, "description": "Gum"}
+    first = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0043")
+    die_before_the_answer_was_stored()
+    again = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="till-7-0043")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"] and Payment.objects.count() == 1
+    assert AuditEntry.objects.filter(action="payment.requested").count() == 1
+
+    Payment.objects.update(state=Payment.State.AUTHORIZED, authorized_amount=10_000, sending=Payment.Sending.SENT)
+    url = reverse("api:payment-capture", kwargs={"pk": first.json()["id"]})
+    capture = api.post(url, {"amount": 4000}, format="json", HTTP_IDEMPOTENCY_KEY="cap-2")
+    IdempotencyRecord.objects.filter(key="cap-2").update(status_code=None)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - CLAIM_LEASE - timedelta(seconds=1))
+    retried = api.post(url, {"amount": 4000}, format="json", HTTP_IDEMPOTENCY_KEY="cap-2")
+    assert retried.status_code == 202 and retried.json()["id"] == capture.json()["id"]
+    assert PaymentOperation.objects.count() == 1
 
 
 def test_create_needs_a_checkin_or_a_phone_number(api, shop):
