@@ -51,6 +51,7 @@ def api_docs(request):
             "operations": operations,
             "components": schema["components"]["schemas"],
             "keep_hours": settings.API_IDEMPOTENCY_KEEP_HOURS,
+            "throttle_rate": settings.API_THROTTLE_RATE,
         },
     )
 
