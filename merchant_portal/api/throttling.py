@@ -30,7 +30,8 @@ class ApiKeyRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         if not isinstance(request.auth, ApiKey):
             return True
-        # Read per request, not at import, so a deployment (or a test) can change it.
+        # Read per request, not at import, so a deployment (or a test) can change it. DRF's parser, which uses no
+        # state of its throttle: "600/min", "10/s", "5000/hour", "0/day" (none at all).
         limit, duration = SimpleRateThrottle.parse_rate(None, settings.API_THROTTLE_RATE)
         if limit is None:
             return True
@@ -47,7 +48,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         self._add(key, -1, duration)  # a refused request does not count
         count -= 1  # this window's requests, without this one; a retry counts 1 again
         if count + 1 > limit:  # not in this window: in the next, when this one's weight has dropped enough
-            self._wait = duration - elapsed + duration * (1 - (limit - 1) / count)
+            self._wait = duration - elapsed + (duration * (1 - (limit - 1) / count) if count else duration)
         else:  # when the last window's weight has dropped enough
             self._wait = duration * (1 - (limit - count - 1) / last) - elapsed
         return False

@@ -89,3 +89,8 @@ def test_a_key_of_a_limited_rate_is_counted_apart_from_others(key, make_key, set
     other = SimpleNamespace(auth=make_key(name="Another vendor").api_key)
     assert [ask(key, WINDOW_START)[0] for _ in range(3)] == [True, True, False]
     assert ask(other, WINDOW_START)[0] is True
+
+
+def test_a_rate_of_zero_refuses_every_request(key, settings):
+    settings.API_THROTTLE_RATE = "0/min"
+    assert ask(key, WINDOW_START + 10) == (False, 110)
