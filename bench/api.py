@@ -39,7 +39,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_portal.settings")
 
-from bench.webhook_ingest import free_port, start_postgres  # noqa: E402
+from bench.services import free_port, start_postgres, start_redis  # noqa: E402
 
 TARGET_P99_MS = 50.0
 # One request per connection, as nginx sends to its upstream by default (and as gunicorn's sync workers answer
@@ -288,26 +287,6 @@ def cpu_seconds(root_pid: int) -> float:
         elif int(fields[1]) == root_pid:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def start_redis(tmp: Path):
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-         "--dir", str(tmp), "--logfile", str(tmp / "redis.log")],
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-
-    def stop():
-        proc.terminate()
-        proc.wait(timeout=10)
-
-    return f"redis://127.0.0.1:{port}", stop, proc.pid
 
 
 def child(mode: str, env: dict, *args) -> dict:

@@ -15,9 +15,7 @@ merchant is timed once (rows per second).
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,36 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_portal.settings")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def start_postgres(tmp: Path):
-    pg_bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-    data, port = tmp / "pg", free_port()
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-        shutil.chown(data, "postgres")
-
-    def run(*args):
-        return subprocess.run(as_postgres(list(args)), check=True, capture_output=True)
-
-    run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c fsync=off"
-    run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(tmp / "pg.log"), "-w", "-o", opts, "start")
-    run(str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "portal")
-    return f"postgres://postgres@127.0.0.1:{port}/portal", lambda: run(
-        str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"
-    )
-
+from bench.services import start_postgres  # noqa: E402
 
 LOAD_SQL = """
 INSERT INTO payments_payment (
@@ -143,7 +112,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-payments-"))
     stop = None
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        os.environ["DATABASE_URL"], stop = start_postgres(tmp)
+        os.environ["DATABASE_URL"], stop = start_postgres(tmp, "-c shared_buffers=256MB -c fsync=off")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("VAR_DIR", str(tmp / "var"))
     try:

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant_portal.settings")
+
+from bench.services import free_port, start_postgres, wait_for_port  # noqa: E402
+
 MSN = "424242"
 SECRET = "bench-secret-0b8f7e2a"
 
@@ -64,34 +66,6 @@ def __getattr__(name):
 
 
 # --- orchestration -----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def start_postgres(tmp: Path) -> tuple[str, callable]:
-    pg_bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-    data, port = tmp / "pg", free_port()
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-        shutil.chown(data, "postgres")
-    run = lambda *a: subprocess.run(as_postgres(list(a)), check=True, capture_output=True)  # noqa: E731
-    run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-    # Default durability (fsync and synchronous_commit on): a 200 must mean the row is on disk.
-    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=100"
-    run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(tmp / "pg.log"), "-w", "-o", opts, "start")
-    run(str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "portal")
-    return f"postgres://postgres@127.0.0.1:{port}/portal", lambda: run(
-        str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"
-    )
 
 
 def prepare_database(env: dict[str, str]) -> None:
@@ -227,7 +201,8 @@ def main() -> int:
     stop_pg = None
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
-        database_url, stop_pg = start_postgres(tmp)
+        # Default durability (fsync and synchronous_commit on): a 200 must mean the row is on disk.
+        database_url, stop_pg = start_postgres(tmp, "-c max_connections=100")
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -244,12 +219,7 @@ def main() -> int:
              "--workers", str(args.workers), "--log-level", "warning"],
             cwd=ROOT, env=env,
         )  # fmt: skip
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, pause=0.1)
         url = f"http://127.0.0.1:{port}/hooks/vipps/"
         per_phase = int(max(args.rate, 3000) * args.seconds * 1.5)
         print(f"gunicorn {args.workers} sync workers, {args.connections} connections, {args.seconds:.0f} s per phase")
