@@ -42,7 +42,7 @@ def test_arbitrary_bytes_decode_or_raise_body_error_and_nothing_else(body):
     "body, reason",
     [
         (b"[" * 50_000, "nested deeper"),
-        (b"{\"a\":" * 50_000, "nested deeper"),
+        (b'{"a":' * 50_000, "nested deeper"),
         (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "nested deeper"),
         ('{"msn": "123456"}'.encode("utf-16"), "not UTF-8"),
         ('{"name": "Bjørn"}'.encode("latin-1"), "not UTF-8"),
