@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 from merchant_portal.api import schedule as api_schedule
 from payments import schedule as payments_schedule
@@ -47,6 +48,7 @@ env = environ.Env(
     VIPPS_CONNECT_TIMEOUT=(float, 3.05),
     VIPPS_READ_TIMEOUT=(float, 10.0),
     LOGIN_FAILURE_LIMIT=(int, 5),
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS=(int, 30),
     LOGIN_COOLOFF_MINUTES=(int, 15),
     HSTS_SECONDS=(int, 60 * 60 * 24 * 365),
     TRUST_X_FORWARDED_PROTO=(bool, False),
@@ -58,6 +60,9 @@ env = environ.Env(
     WEBHOOK_MAX_BODY_BYTES=(int, 64 * 1024),
     WEBHOOK_RETENTION_DAYS=(int, 30),
     WEBHOOK_QUIET_HOURS=(int, 24),
+    # Vipps retries a delivery for up to 7 days; one day of margin on top (README, "Webhooks and check-ins").
+    WEBHOOK_MAX_AGE_HOURS=(int, 8 * 24),
+    WEBHOOK_CLOCK_SKEW_SECONDS=(int, 300),
     MOBILEPAY_POS_BASE_URL=(str, ""),
     MOBILEPAY_POS_CLIENT_ID=(str, ""),
     MOBILEPAY_POS_CLIENT_SECRET=(str, ""),
@@ -98,11 +103,15 @@ INSTALLED_APPS = [
     "payments",
     "merchant_portal.api",
     "drf_spectacular",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files need no policy), above the rest: every response Django makes gets it, the
+    # lockout and redirect answers of the middleware below included.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,10 +183,15 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login rate limit (django-axes): after LOGIN_FAILURE_LIMIT failures for one username from one address,
-# that pair is locked out for LOGIN_COOLOFF_MINUTES.
+# that pair is locked out for LOGIN_COOLOFF_MINUTES; after LOGIN_FAILURE_LIMIT_PER_ADDRESS failures from one
+# address, whatever the usernames, the address is (merchant_portal/core/login_limit.py).
 AXES_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT")
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env("LOGIN_FAILURE_LIMIT_PER_ADDRESS")
 AXES_COOLOFF_TIME = env("LOGIN_COOLOFF_MINUTES") / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: TwoLimitHandler relies on it
+AXES_HANDLER = "merchant_portal.core.login_limit.TwoLimitHandler"
+AXES_CLIENT_IP_CALLABLE = "merchant_portal.core.login_limit.client_address"
+LOGIN_ADDRESS_FROM_PROXY = env("TRUST_X_FORWARDED_PROTO")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -198,6 +212,24 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images and requests from this origin
+# only, and nothing inline. Page behaviour lives in static/js, styles in static/css; htmx is told not to inject its
+# indicator <style> and not to eval (templates/base.html, htmx-config). `data:` images: Pico's form icons and the
+# QR thumbnails the QR code list inlines.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en"
 # Vipps MobilePay's markets. Names in their own language: that is how a user looks for theirs.
@@ -226,7 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["merchant_portal.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "merchant_portal.api.pagination.IdCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["merchant_portal.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "merchant_portal.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "merchant_portal.api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -325,6 +357,8 @@ VIPPS_READ_TIMEOUT = env("VIPPS_READ_TIMEOUT")
 WEBHOOK_MAX_BODY_BYTES = env("WEBHOOK_MAX_BODY_BYTES")
 WEBHOOK_RETENTION_DAYS = env("WEBHOOK_RETENTION_DAYS")
 WEBHOOK_QUIET_HOURS = env("WEBHOOK_QUIET_HOURS")
+WEBHOOK_MAX_AGE_HOURS = env("WEBHOOK_MAX_AGE_HOURS")
+WEBHOOK_CLOCK_SKEW_SECONDS = env("WEBHOOK_CLOCK_SKEW_SECONDS")
 # MobilePay PoS v10 check-in lookup (legacy). Empty base URL: VIPPS_BASE_URL (the sandbox serves both); empty
 # client id/secret: each sales unit's own keys.
 MOBILEPAY_POS_BASE_URL = env("MOBILEPAY_POS_BASE_URL").rstrip("/")

@@ -6,10 +6,14 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Check-ins and payments"
 
     def ready(self) -> None:
+        from merchant_portal.core.health import register_quarantine_source
         from webhooks_app.dispatch import Handler, register_handler
         from webhooks_app.events import CHECKED_IN, EPAYMENT_EVENTS, MOBILEPAY_POS_NOTIFICATION
 
-        from . import services
+        from . import selectors, services
+
+        register_quarantine_source("payment_operations", selectors.payment_operations_quarantined_count)
+        register_quarantine_source("payment_checks", selectors.payments_quarantined_count)
 
         register_handler(CHECKED_IN, Handler(apply=services.checkin_apply_qr_event))
         register_handler(

@@ -1,21 +1,60 @@
+import re
 import uuid
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from merchant_portal.core.validators import control_character, no_control_characters
 
 from .models import Payment, PaymentRule
 
 MAX_MAJOR = Decimal("650000.00")  # Vipps' largest amount, 65,000,000 minor units
+# Plain decimals only: Decimal() also reads "NaN", "sNaN", "Infinity", "1e30" and non-ASCII digits, none of
+# which anyone means as an amount. A decimal comma is what nb, da and fi write; it is read as the point.
+PLAIN_DECIMAL = re.compile(r"[0-9]{1,9}(?:[.,][0-9]{1,8})?")
+# Order Management's UnitInfo.quantity (order-management-api-2.3.24.yaml): `^\d+([\.]\d{1,8})?$`, at most 10.
+QUANTITY = re.compile(r"[0-9]{1,6}(?:[.,][0-9]{1,3})?")
+LINE_PRICE = re.compile(r"[0-9]{1,6}(?:[.,][0-9]{1,2})?")
+TAX_PERCENTAGE = re.compile(r"[0-9]{1,3}")
+LINE_NAME_MAX = 100
+ORDER_LINES_MAX = 100
+# A date filter outside these years is a typo, and would overflow the datetime arithmetic of the filter.
+FILTER_DATE_MIN, FILTER_DATE_MAX = date(2000, 1, 1), date(2999, 12, 31)
+phone_validator = RegexValidator(
+    r"^[0-9]{10,15}\Z",
+    _("The phone number needs the country code first and 10 to 15 digits, e.g. 4791234567."),
+)
 
 
 def to_minor(value: Decimal) -> int:
     return int((value * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+def parse_plain_decimal(text: str) -> Decimal | None:
+    text = text.strip()
+    return Decimal(text.replace(",", ".")) if PLAIN_DECIMAL.fullmatch(text) else None
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A DecimalField that reads only digits with a decimal point or comma: no exponent, NaN or Infinity."""
+
+    default_error_messages = {"invalid": _("Write the amount with digits and at most two decimals, e.g. 49.90.")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = parse_plain_decimal(str(value))
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
 def _major_field(label, required: bool = True, **kwargs) -> forms.DecimalField:
-    return forms.DecimalField(
+    return PlainDecimalField(
         label=label,
         required=required,
         min_value=Decimal("0.01"),
@@ -42,7 +81,11 @@ class PaymentRequestForm(forms.Form):
     )
     amount = _major_field(_("Amount"), help_text=_("In kroner (or euro), e.g. 49.90."))
     description = forms.CharField(
-        label=_("Description"), min_length=3, max_length=100, help_text=_("Shown in the app.")
+        label=_("Description"),
+        min_length=3,
+        max_length=100,
+        help_text=_("Shown in the app."),
+        validators=[no_control_characters],
     )
     order_lines = forms.CharField(
         label=_("Receipt lines (optional)"),
@@ -64,35 +107,52 @@ class PaymentRequestForm(forms.Form):
         else:
             self.fields["phone_number"].required = True
 
+    def clean_phone_number(self) -> str:
+        value = self.cleaned_data.get("phone_number", "").strip().lstrip("+")
+        if value:
+            phone_validator(value)
+        return value
+
     def clean_amount(self) -> int:
         return to_minor(self.cleaned_data["amount"])
 
     def clean_order_lines(self) -> list[dict]:
-        lines = []
-        for number, raw in enumerate(self.cleaned_data["order_lines"].splitlines(), start=1):
-            if not raw.strip():
-                continue
-            parts = [p.strip() for p in raw.split(";")]
-            try:
-                name, quantity, price, tax = parts
-                lines.append(
-                    {
-                        "name": name[:100] or gettext("Line %(number)s") % {"number": number},
-                        # A decimal comma is what nb, da and fi write; accept it as well as the point.
-                        "quantity": str(Decimal(quantity.replace(",", "."))),
-                        "unit_price": to_minor(Decimal(price.replace(",", "."))),
-                        "tax_percentage": int(tax),
-                    }
-                )
-            except (ValueError, InvalidOperation):
-                raise forms.ValidationError(
-                    gettext("Line %(number)s should read: name; quantity; unit price; VAT %%.") % {"number": number}
-                ) from None
-            if not 0 <= lines[-1]["tax_percentage"] <= 100 or Decimal(lines[-1]["quantity"]) <= 0:
-                raise forms.ValidationError(
-                    gettext("Line %(number)s: quantity above 0 and VAT 0-100 %%.") % {"number": number}
-                )
-        return lines
+        # Only "\n" and "\r\n" end a line here: str.splitlines() would also split on other control characters.
+        rows = [row for row in self.cleaned_data["order_lines"].replace("\r\n", "\n").split("\n") if row.strip()]
+        if len(rows) > ORDER_LINES_MAX:
+            raise forms.ValidationError(gettext("Write at most %(max)s receipt lines.") % {"max": ORDER_LINES_MAX})
+        return [self._order_line(number, row) for number, row in enumerate(rows, start=1)]
+
+    @staticmethod
+    def _order_line(number: int, row: str) -> dict:
+        parts = [part.strip() for part in row.split(";")]
+        if len(parts) != 4 or not QUANTITY.fullmatch(parts[1]) or not TAX_PERCENTAGE.fullmatch(parts[3]):
+            raise forms.ValidationError(
+                gettext("Line %(number)s should read: name; quantity; unit price; VAT %%.") % {"number": number}
+            )
+        name, quantity, price, tax = parts
+        if control_character(name) is not None or len(name) > LINE_NAME_MAX:
+            raise forms.ValidationError(
+                gettext("Line %(number)s: a name of at most %(max)s letters, digits, punctuation and spaces.")
+                % {"number": number, "max": LINE_NAME_MAX}
+            )
+        unit_price = Decimal(price.replace(",", ".")) if LINE_PRICE.fullmatch(price) else None
+        if unit_price is None or unit_price > MAX_MAJOR:
+            raise forms.ValidationError(
+                gettext("Line %(number)s: write the unit price with digits, at most %(max)s, e.g. 35.00.")
+                % {"number": number, "max": MAX_MAJOR}
+            )
+        quantity = Decimal(quantity.replace(",", "."))
+        if quantity <= 0 or int(tax) > 100:
+            raise forms.ValidationError(
+                gettext("Line %(number)s: quantity above 0 and VAT 0-100 %%.") % {"number": number}
+            )
+        return {
+            "name": name or gettext("Line %(number)s") % {"number": number},
+            "quantity": str(quantity),
+            "unit_price": to_minor(unit_price),
+            "tax_percentage": int(tax),
+        }
 
 
 class OperationForm(forms.Form):
@@ -108,14 +168,24 @@ class PaymentFilterForm(forms.Form):
     state = forms.ChoiceField(label=_("State"), choices=[("", _("Any state")), *Payment.State.choices], required=False)
     location = forms.ModelChoiceField(label=_("Location"), queryset=None, required=False, empty_label=_("Any location"))
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[MinValueValidator(FILTER_DATE_MIN), MaxValueValidator(FILTER_DATE_MAX)],
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[MinValueValidator(FILTER_DATE_MIN), MaxValueValidator(FILTER_DATE_MAX)],
     )
-    amount_min = forms.DecimalField(label=_("Amount from"), required=False, min_value=0, decimal_places=2)
-    amount_max = forms.DecimalField(label=_("Amount to"), required=False, min_value=0, decimal_places=2)
-    reference = forms.CharField(label=_("Reference"), required=False, max_length=50)
+    amount_min = PlainDecimalField(
+        label=_("Amount from"), required=False, min_value=0, max_value=MAX_MAJOR, decimal_places=2
+    )
+    amount_max = PlainDecimalField(
+        label=_("Amount to"), required=False, min_value=0, max_value=MAX_MAJOR, decimal_places=2
+    )
+    reference = forms.CharField(label=_("Reference"), required=False, max_length=50, validators=[no_control_characters])
 
     def __init__(self, *args, merchant, **kwargs):
         from qrcodes.models import Location
@@ -139,6 +209,7 @@ class PaymentRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["description"].validators.append(no_control_characters)
         if self.instance.amount:
             self.initial["amount_major"] = Decimal(self.instance.amount) / 100
 

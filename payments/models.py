@@ -76,7 +76,17 @@ class Payment(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Refused by Vipps")
 
+    class Anomaly(models.TextChoices):
+        # Why Vipps' last answer was not applied (or the portal stopped asking); the label is what staff read.
+        REFERENCE = "reference", _("Vipps answered about another payment reference than this one.")
+        CURRENCY = "currency", _("Vipps reported another currency than this payment's.")
+        AMOUNTS = "amounts", _("Vipps reported amounts that cannot be right for this payment.")
+        UNREADABLE = "unreadable", _("Vipps' answer could not be read.")
+        ERROR = "error", _("Checking this payment with Vipps failed.")
+
     FINAL_STATES = (State.ABORTED, State.EXPIRED, State.TERMINATED)
+    # Failed checks in a row (polls, sends, answers not applied) after which the portal stops asking on its own.
+    QUARANTINE_AFTER = 5
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.CASCADE, related_name="payments")
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="payments")
@@ -111,6 +121,12 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     checked_at = models.DateTimeField(null=True, blank=True)  # last GET payment
     next_check_at = models.DateTimeField(null=True, blank=True)  # when reconciliation asks Vipps next
+    # The last answer that was not applied and why, in English without tokens or phone numbers; cleared by the
+    # next answer that is applied (the audit log keeps the history for the timeline).
+    anomaly_code = models.CharField(max_length=20, choices=Anomaly.choices, blank=True)
+    anomaly = models.TextField(blank=True)
+    anomaly_at = models.DateTimeField(null=True, blank=True)
+    check_failures = models.PositiveIntegerField(default=0)
 
     merchant_lookup = "merchant"
     objects = MerchantScopedQuerySet.as_manager()
@@ -127,6 +143,12 @@ class Payment(models.Model):
             models.Index(fields=["reference"], name="payment_reference"),
             # The dashboard sums a merchant's payments of a day or a month.
             models.Index(fields=["merchant", "created_at"], name="payment_merchant_time"),
+            # /healthz counts the payments the portal stopped checking: few rows, so a small partial index.
+            models.Index(
+                fields=["check_failures"],
+                condition=models.Q(check_failures__gte=5),
+                name="payment_quarantined",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +168,10 @@ class Payment(models.Model):
         from .vipps_errors import localized
 
         return localized(self.error_message)
+
+    @property
+    def quarantined(self) -> bool:
+        return self.check_failures >= self.QUARANTINE_AFTER
 
     @property
     def is_final(self) -> bool:
@@ -180,6 +206,8 @@ class PaymentOperation(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Refused by Vipps")
 
+    QUARANTINE_AFTER = 5
+
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount = models.PositiveBigIntegerField(default=0)  # 0 for a cancel: Vipps releases what is left
@@ -192,6 +220,10 @@ class PaymentOperation(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
+    # Unexpected failures in a row (a bug, an answer that cannot be read or applied), apart from Vipps being
+    # down; at QUARANTINE_AFTER the operation stays pending (its amount stays reserved) until staff replay it.
+    failures = models.PositiveIntegerField(default=0)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -206,10 +238,21 @@ class PaymentOperation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payment", "request_token"], name="uniq_payment_operation_request")
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="payment_operation_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="payment_operation_due"),
+            models.Index(
+                fields=["quarantined_at"],
+                condition=models.Q(quarantined_at__isnull=False),
+                name="payment_op_quarantined",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.payment_id} ({self.status})"
+
+    @property
+    def quarantined(self) -> bool:
+        return self.quarantined_at is not None and self.status == self.Status.PENDING
 
     @property
     def error_display(self) -> str:

@@ -1,4 +1,5 @@
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -12,7 +13,7 @@ from merchant_portal.tenancy.models import Merchant, VippsCall
 from qrcodes.models import Location
 from webhooks_app.models import WebhookEvent
 
-from .models import CheckIn, Payment
+from .models import CheckIn, Payment, PaymentOperation
 from .vipps_errors import explain
 
 
@@ -91,19 +92,38 @@ CSV_COLUMNS = [
 ]
 
 
+# OWASP's CSV injection guidance: a cell starting with one of these is a formula to Excel, LibreOffice or Google
+# Sheets. Fullwidth forms count too (some spreadsheets fold them), and so does any of them after leading
+# whitespace or control characters, which spreadsheets skip.
+_FORMULA_START = re.compile(r"[\s\x00-\x1f]*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r\n]")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` as a cell a spreadsheet shows and never runs: a leading apostrophe turns a formula into text."""
+    return f"'{text}" if _FORMULA_START.match(text) else text
+
+
 def payments_csv_rows(*, payments: QuerySet[Payment]) -> Iterator[list]:
-    """Header, then one row per payment, read in chunks by a server-side cursor (constant memory)."""
+    """Header, then one row per payment, read in chunks by a server-side cursor (constant memory).
+
+    Text that came from outside (descriptions, references, names) goes through spreadsheet_safe(); the amounts
+    and times the portal writes itself stay as they are, so "-10.00" is still a number.
+    """
     yield [label for _, label in CSV_COLUMNS]
     money = {"amount", "captured_amount", "refunded_amount", "cancelled_amount"}
     names = [name for name, _ in CSV_COLUMNS]
     for values in payments.values_list(*names).iterator(chunk_size=2000):
         row = []
         for name, value in zip(names, values, strict=True):
-            if name in money:
+            if value is None:
+                value = ""
+            elif name in money:
                 value = f"{value / 100:.2f}"
             elif name == "created_at":
                 value = timezone.localtime(value).isoformat(timespec="seconds")
-            row.append(value if value is not None else "")
+            else:
+                value = spreadsheet_safe(str(value))
+            row.append(value)
         yield row
 
 
@@ -126,6 +146,35 @@ TIMELINE_KINDS = {
     "staff": gettext_lazy("staff"),
     "system": gettext_lazy("system"),
 }
+
+
+ANOMALY_ACTIONS = {
+    "payment.anomaly": gettext_lazy("Vipps' answer was not applied"),
+    "payment.quarantined": gettext_lazy("The portal stopped checking this payment with Vipps"),
+    "payment.anomaly_cleared": gettext_lazy("Vipps' answer fits again and was applied"),
+    "payment.capture_quarantined": gettext_lazy("The capture was set aside after repeated failures"),
+    "payment.refund_quarantined": gettext_lazy("The refund was set aside after repeated failures"),
+    "payment.cancel_quarantined": gettext_lazy("The cancel was set aside after repeated failures"),
+    "payment.retried": gettext_lazy("Tried again after being set aside"),
+}
+
+
+def _anomaly_entry(entry: AuditEntry) -> dict:
+    reason = entry.data.get("reason", "")
+    label = Payment.Anomaly(reason).label if reason in Payment.Anomaly.values else ""
+    detail = entry.data.get("detail", "")
+    if entry.action == "payment.retried":
+        detail = gettext("by %(actor)s") % {"actor": entry.actor_label}
+    elif entry.action == "payment.anomaly_cleared":
+        detail = ""
+    return {
+        "at": entry.created_at,
+        "kind": "staff" if entry.actor_type != AuditEntry.ActorType.SYSTEM else "system",
+        "title": str(ANOMALY_ACTIONS[entry.action]),
+        "detail": " ".join(str(part) for part in (label, detail) if part),
+        "ok": entry.action in ("payment.anomaly_cleared", "payment.retried"),
+        "extra": "",
+    }
 
 
 def payment_timeline(*, payment: Payment) -> list[dict]:
@@ -172,6 +221,9 @@ def payment_timeline(*, payment: Payment) -> list[dict]:
         merchant_id=payment.merchant_id, target_type="payments.payment", target_id=str(payment.pk)
     )
     for entry in audit:
+        if entry.action in ANOMALY_ACTIONS:
+            entries.append(_anomaly_entry(entry))
+            continue
         data = ", ".join(f"{k} {v / 100:.2f}" if k == "amount" else f"{k} {v}" for k, v in entry.data.items())
         entries.append(
             {
@@ -186,6 +238,16 @@ def payment_timeline(*, payment: Payment) -> list[dict]:
     for entry in entries:
         entry["kind_label"] = TIMELINE_KINDS[entry["kind"]]
     return sorted(entries, key=lambda e: e["at"])
+
+
+def payment_operations_quarantined_count() -> int:
+    """Captures, refunds and cancels set aside after repeated failures, waiting for staff to replay them."""
+    return PaymentOperation.objects.filter(quarantined_at__isnull=False, status=PaymentOperation.Status.PENDING).count()
+
+
+def payments_quarantined_count() -> int:
+    """Payments the portal stopped checking with Vipps on its own."""
+    return Payment.objects.filter(check_failures__gte=Payment.QUARANTINE_AFTER).count()
 
 
 # Dashboard -----------------------------------------------------------------------------------------------------

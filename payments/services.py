@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from merchant_portal.audit.services import log_action
+from merchant_portal.core import jsonbody
 from merchant_portal.core.i18n import format_money
 from merchant_portal.tenancy.models import SalesUnit
 from qrcodes.models import Location, QrCode
@@ -26,11 +27,13 @@ from vipps import (
     CreatePaymentRequest,
     Customer,
     CustomerInteraction,
+    ModificationResult,
     OrderLine,
     UnitInfo,
     UserFlow,
     VippsAPIError,
     VippsError,
+    VippsResponseError,
 )
 from vipps import Payment as VippsPayment
 from vipps import Receipt as VippsReceipt
@@ -120,9 +123,15 @@ def _parse_time(value: str) -> datetime:
 
 def checkin_apply_qr_event(event, prepared=None) -> None:
     """Handler of `user.checked-in.v1`: a customer scanned one of our merchant callback QR codes."""
-    payload = json.loads(event.body)
+    payload = jsonbody.loads(event.body)
     merchant_qr_id = str(payload["merchantQrId"])
-    initiated_at = _parse_time(payload["initiatedAt"])
+    try:
+        initiated_at = _parse_time(payload["initiatedAt"])
+    except (TypeError, ValueError):
+        raise Discard(f"initiatedAt {str(payload['initiatedAt'])[:40]!r} is not an ISO 8601 time.") from None
+    now = timezone.now()
+    # A sender's clock ahead of ours must not keep a customer waiting longer than the token lives.
+    initiated_at = min(initiated_at, now)
     qr = (
         QrCode.objects.select_related("location__payment_rule")
         .filter(sales_unit_id=event.sales_unit_id, merchant_qr_id=merchant_qr_id)
@@ -133,6 +142,25 @@ def checkin_apply_qr_event(event, prepared=None) -> None:
             raise Discard(f"QR code {merchant_qr_id} is not known for this sales unit, and the check-in has expired.")
         # Maybe saved at Vipps before here, or being re-created: try again until the token expires.
         raise Park(f"QR code {merchant_qr_id} is not known (yet) for this sales unit.", retry_in=20)
+    if initiated_at + CHECKIN_TTL <= now:
+        # Its token has expired (a delayed or replayed delivery): kept for the record, never as a waiting
+        # customer, so no console entry, no vendor webhook and no payment rule.
+        CheckIn.objects.get_or_create(
+            sales_unit_id=qr.sales_unit_id,
+            token_digest=_digest(payload["customerToken"]),
+            defaults={
+                "location": qr.location,
+                "qr_code": qr,
+                "source": CheckIn.Source.QR,
+                "merchant_qr_id": merchant_qr_id,
+                "customer_token": payload["customerToken"],
+                "initiated_at": initiated_at,
+                "expires_at": initiated_at + CHECKIN_TTL,
+                "status": CheckIn.Status.EXPIRED,
+                "event": event,
+            },
+        )
+        return
     checkin_create(
         location=qr.location,
         qr_code=qr,
@@ -146,14 +174,16 @@ def checkin_apply_qr_event(event, prepared=None) -> None:
 
 def _pos_location(event) -> Location:
     pos_id = event.payload["PosId"].lower()
-    location = (
-        Location.objects.select_related("payment_rule")
-        .filter(sales_unit_id=event.sales_unit_id, mobilepay_pos_id__iexact=pos_id)
-        .first()
+    locations = list(
+        Location.objects.select_related("payment_rule").filter(
+            sales_unit_id=event.sales_unit_id, mobilepay_pos_id__iexact=pos_id
+        )[:2]
     )
-    if location is None:
+    if not locations:
         raise Discard(f"No location is mapped to PoS {pos_id} any more.")
-    return location
+    if len(locations) > 1:
+        raise Discard(f"PoS {pos_id} is mapped to more than one location; give it to one only.")
+    return locations[0]
 
 
 def pos_checkin_fetch(event):
@@ -407,9 +437,20 @@ def payment_request_send(*, payment_id: int) -> Outcome:
             payment_description=payment.description,
             receipt=_vipps_receipt(payment.receipt),
         )
-        vipps_client_for(payment.sales_unit).create_payment(request, idempotency_key=payment.idempotency_key)
+        answer = vipps_client_for(payment.sales_unit).create_payment(request, idempotency_key=payment.idempotency_key)
+        if answer.reference != payment.reference:
+            # Not a proof that Vipps has our request: stay queued; the resend (same key) or a GET will tell.
+            _check_failed(
+                payment.pk,
+                Payment.Anomaly.REFERENCE,
+                f"The create answer named reference {_shown(answer.reference)}, not {payment.reference}.",
+            )
+            return Outcome("anomaly")
     except VippsError as exc:
         code, message = _explain(exc)
+        if isinstance(exc, VippsResponseError):  # an answer we cannot read: Vipps may have the request
+            _check_failed(payment.pk, Payment.Anomaly.UNREADABLE, str(exc))
+            return Outcome("anomaly")
         if exc.retryable:
             retry_in = _retry_delay(exc, 1)
             Payment.objects.filter(pk=payment.pk, sending=Payment.Sending.QUEUED).update(
@@ -429,6 +470,7 @@ def payment_request_send(*, payment_id: int) -> Outcome:
         customer="",  # the token or phone number is not needed any more
         error_code="",
         error_message="",
+        check_failures=0,
         next_check_at=now + timedelta(seconds=5),
     )
     return Outcome("sent")
@@ -473,10 +515,112 @@ MERGED_FIELDS = [
 ]
 
 
+def _shown(value) -> str:
+    """A value from Vipps' answer, short and on one line, for a stored message or a log line."""
+    return repr(str(value)[:64])
+
+
+def _answer_problem(payment: Payment, *, reference, amount: Amount | None, aggregate: Aggregate) -> tuple | None:
+    """Why an answer from Vipps (create, GET payment, capture, refund, cancel) must not be merged into this
+    payment: (anomaly code, detail in English), or None when it fits. Amounts are ours to check: an answer about
+    another reference, in another currency, or with refunded ≤ captured ≤ authorized ≤ amount broken is wrong
+    (ePayment getPayment/capturePayment: `aggregate`), whatever moved it."""
+    if reference != payment.reference:
+        return Payment.Anomaly.REFERENCE, f"The answer named reference {_shown(reference)}, not {payment.reference}."
+    amounts = {
+        "amount": amount,
+        "authorized": aggregate.authorized,
+        "captured": aggregate.captured,
+        "refunded": aggregate.refunded,
+        "cancelled": aggregate.cancelled,
+    }
+    foreign = sorted({a.currency for a in amounts.values() if a is not None} - {payment.currency})
+    if foreign:
+        return Payment.Anomaly.CURRENCY, f"The answer is in {', '.join(foreign)}; the payment is in {payment.currency}."
+    values = {name: a.value for name, a in amounts.items() if a is not None}
+    shown = ", ".join(f"{name} {value / 100:.2f}" for name, value in values.items())
+    if amount is not None and amount.value != payment.amount:
+        return (
+            Payment.Anomaly.AMOUNTS,
+            f"The answer's amount is not the {payment.amount / 100:.2f} asked for ({shown}).",
+        )
+    if not (
+        values["refunded"] <= values["captured"] <= values["authorized"] <= payment.amount
+        and values["cancelled"] <= payment.amount
+    ):
+        return (
+            Payment.Anomaly.AMOUNTS,
+            f"refunded ≤ captured ≤ authorized ≤ {payment.amount / 100:.2f} does not hold ({shown}).",
+        )
+    return None
+
+
+def _check_backoff(failures: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, failures - 1)))
+
+
+def _flag(payment: Payment, code: str, detail: str, now: datetime) -> None:
+    """Mark the payment (locked by the caller) with an answer not applied; count it as a failed check and back
+    the next check off, or stop checking on our own after QUARANTINE_AFTER failures in a row."""
+    detail = detail[:2000]
+    payment.check_failures += 1
+    changed = (payment.anomaly_code, payment.anomaly) != (code, detail)
+    payment.anomaly_code, payment.anomaly, payment.anomaly_at = code, detail, now
+    payment.next_check_at = None if payment.quarantined else now + _check_backoff(payment.check_failures)
+    payment.save(update_fields=[*ANOMALY_FIELDS, "check_failures", "next_check_at", "checked_at", "updated_at"])
+    logger.warning(
+        "payment %s (%s): Vipps' answer not applied (%s, failure %s): %s",
+        payment.pk,
+        payment.reference,
+        code,
+        payment.check_failures,
+        detail,
+    )
+    # Logged once per change, and once more when the portal gives up, so a repeated answer is one timeline entry.
+    gives_up = payment.check_failures == Payment.QUARANTINE_AFTER
+    if changed or gives_up:
+        log_action(
+            merchant=payment.merchant,
+            action="payment.quarantined" if gives_up else "payment.anomaly",
+            target=payment,
+            data={"reason": code, "detail": detail[:500], "failures": payment.check_failures},
+        )
+
+
+def _check_failed(payment_id: int, code: str, detail: str) -> None:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is not None:
+            _flag(payment, code, detail, timezone.now())
+
+
+def _clear_anomaly(payment: Payment) -> None:
+    """An answer was applied: the flag goes, the timeline keeps the entry that raised it."""
+    payment.check_failures = 0
+    if payment.anomaly_code:
+        log_action(
+            merchant=payment.merchant,
+            action="payment.anomaly_cleared",
+            target=payment,
+            data={"reason": payment.anomaly_code},
+        )
+        payment.anomaly_code, payment.anomaly, payment.anomaly_at = "", "", None
+
+
+ANOMALY_FIELDS = ["anomaly_code", "anomaly", "anomaly_at"]
+
+
 def payment_apply_remote(*, payment_id: int, remote: VippsPayment) -> Payment:
-    """Write a GET payment answer (from a webhook's prepare step or a poll)."""
+    """Write a GET payment answer (from a webhook's prepare step or a poll), once it is checked to be about
+    this payment and possible; otherwise flag the payment and leave its money fields alone."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("sales_unit__merchant").get(pk=payment_id)
+        problem = _answer_problem(payment, reference=remote.reference, amount=remote.amount, aggregate=remote.aggregate)
+        if problem:
+            payment.checked_at = timezone.now()
+            _flag(payment, *problem, payment.checked_at)
+            return payment
+        _clear_anomaly(payment)
         before = _vendor_view(payment)
         became_authorized = _merge(
             payment, state=remote.state, aggregate=remote.aggregate, psp_reference=remote.psp_reference
@@ -484,7 +628,7 @@ def payment_apply_remote(*, payment_id: int, remote: VippsPayment) -> Payment:
         now = timezone.now()
         payment.checked_at = now
         payment.next_check_at = _next_check(payment, now)
-        payment.save(update_fields=MERGED_FIELDS)
+        payment.save(update_fields=[*MERGED_FIELDS, *ANOMALY_FIELDS, "check_failures"])
         if _vendor_view(payment) != before:
             _notify_vendors("payment.state_changed", payment)
         if became_authorized and payment.auto_capture:
@@ -502,7 +646,11 @@ def payment_refresh(*, payment: Payment) -> Payment:
     """Ask Vipps for the payment (GET) and apply the answer."""
     from merchant_portal.tenancy.vipps import vipps_client_for
 
-    remote = vipps_client_for(payment.sales_unit).get_payment(payment.reference)
+    try:
+        remote = vipps_client_for(payment.sales_unit).get_payment(payment.reference)
+    except VippsResponseError as exc:
+        _check_failed(payment.pk, Payment.Anomaly.UNREADABLE, str(exc))
+        raise
     return payment_apply_remote(payment_id=payment.pk, remote=remote)
 
 
@@ -522,18 +670,31 @@ def payments_reconcile(*, limit: int = 100) -> int:
         if not Payment.objects.filter(pk=pk, next_check_at=due_at).update(next_check_at=now + LOST_TASK_AFTER):
             continue
         if sending == Payment.Sending.QUEUED:
-            send_payment_request.delay(pk)
+            try:
+                send_payment_request.delay(pk)
+            except Exception:  # the broker, not this payment: nothing to count; due again after LOST_TASK_AFTER
+                logger.exception("re-sending payment %s: could not enqueue", pk)
             continue
-        payment = Payment.objects.select_related("sales_unit").get(pk=pk)
+        # One payment's trouble is recorded on it and backed off; the loop goes on to the next at once.
         try:
-            payment_refresh(payment=payment)
+            payment_refresh(payment=Payment.objects.select_related("sales_unit").get(pk=pk))
             polled += 1
+        except VippsResponseError:
+            pass  # flagged by payment_refresh
         except VippsError as exc:
-            retry_in = _retry_delay(exc, 3) if exc.retryable else 600
-            Payment.objects.filter(pk=pk).update(next_check_at=now + timedelta(seconds=retry_in))
-        except Exception:
+            if exc.retryable:  # Vipps is down or busy: not this payment's fault, nothing to count
+                Payment.objects.filter(pk=pk).update(next_check_at=now + timedelta(seconds=_retry_delay(exc, 3)))
+            else:
+                _check_failed(pk, Payment.Anomaly.ERROR, _explain(exc)[1])
+        except Exception as exc:
             logger.exception("polling payment %s failed", pk)
+            _check_failed(pk, Payment.Anomaly.ERROR, _internal(exc))
     return polled
+
+
+def _internal(exc: Exception) -> str:
+    """An unexpected exception as a stored reason (the traceback goes to the log)."""
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 # Capture, refund, cancel --------------------------------------------------------------------------------------
@@ -636,9 +797,14 @@ def _postpone(operation: PaymentOperation, retry_in: float, code: str = "", mess
     return Outcome("retry", retry_in)
 
 
-def _complete(operation: PaymentOperation, *, state: str, aggregate: Aggregate) -> Outcome:
+def _complete(operation: PaymentOperation, *, answer: VippsPayment | ModificationResult) -> Outcome:
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=operation.payment_id)
+        problem = _answer_problem(payment, reference=answer.reference, amount=answer.amount, aggregate=answer.aggregate)
+        if problem:
+            # Vipps answered, but not in a way we can record: the retry asks Vipps' event log and GET first.
+            _flag(payment, *problem, timezone.now())
+            return _operation_failed(operation.pk, f"Vipps' answer was not applied: {problem[1]}")
         done = PaymentOperation.objects.filter(pk=operation.pk, status=PaymentOperation.Status.PENDING).update(
             status=PaymentOperation.Status.DONE,
             done_at=timezone.now(),
@@ -649,9 +815,10 @@ def _complete(operation: PaymentOperation, *, state: str, aggregate: Aggregate) 
         if not done:
             return Outcome("settled")
         before = _vendor_view(payment)
-        _merge(payment, state=state, aggregate=aggregate)
+        _clear_anomaly(payment)
+        _merge(payment, state=answer.state, aggregate=answer.aggregate)
         payment.next_check_at = _next_check(payment, timezone.now())
-        payment.save(update_fields=MERGED_FIELDS)
+        payment.save(update_fields=[*MERGED_FIELDS, *ANOMALY_FIELDS, "check_failures"])
         if _vendor_view(payment) != before:
             _notify_vendors("payment.state_changed", payment)
     return Outcome("done")
@@ -677,8 +844,45 @@ def payment_operation_execute(*, operation_id: int) -> Outcome:
     try:
         operation = PaymentOperation.objects.select_related("payment__sales_unit").get(pk=operation_id)
         return _execute(operation)
+    except Exception as exc:  # a bug or an answer we cannot handle: this operation waits, nothing else does
+        logger.exception("payment operation %s failed", operation_id)
+        return _operation_failed(operation_id, _internal(exc))
     finally:
         PaymentOperation.objects.filter(pk=operation_id).update(leased_until=None)
+
+
+def _operation_failed(operation_id: int, message: str) -> Outcome:
+    """Count an unexpected failure on the operation and back it off; after QUARANTINE_AFTER in a row it is
+    quarantined: still pending (what it asked for stays reserved), never picked up again until replayed.
+    No Celery retry: the drain is the one way back, so each failure is counted once per back-off."""
+    Status = PaymentOperation.Status
+    row = (
+        PaymentOperation.objects.filter(pk=operation_id, status=Status.PENDING)
+        .select_related("payment__merchant")
+        .first()
+    )
+    if row is None:
+        return Outcome("settled")
+    now = timezone.now()
+    failures = row.failures + 1
+    quarantine = failures >= PaymentOperation.QUARANTINE_AFTER
+    PaymentOperation.objects.filter(pk=operation_id, status=Status.PENDING).update(
+        failures=failures,
+        error_code="",
+        error_message=message[:2000],
+        next_attempt_at=None if quarantine else now + _check_backoff(failures),
+        quarantined_at=now if quarantine else None,
+    )
+    if quarantine:
+        logger.error("payment operation %s quarantined after %s failures: %s", operation_id, failures, message)
+        log_action(
+            merchant=row.payment.merchant,
+            action=f"payment.{row.kind}_quarantined",
+            target=row.payment,
+            data={"operation": row.pk, "failures": failures, "detail": message[:500]},
+        )
+        return Outcome("quarantined")
+    return Outcome("postponed")
 
 
 def _execute(operation: PaymentOperation) -> Outcome:
@@ -689,8 +893,7 @@ def _execute(operation: PaymentOperation) -> Outcome:
     try:
         client = vipps_client_for(payment.sales_unit)
         if operation.attempts and _applied_at_vipps(client, operation):
-            remote = client.get_payment(payment.reference)
-            return _complete(operation, state=remote.state, aggregate=remote.aggregate)
+            return _complete(operation, answer=client.get_payment(payment.reference))
         wait = _modification_slot(payment)
         if wait:
             from .vipps_errors import RATE_LIMITED, english
@@ -707,6 +910,9 @@ def _execute(operation: PaymentOperation) -> Outcome:
             result = client.refund_payment(payment.reference, amount, idempotency_key=key)
         else:
             result = client.cancel_payment(payment.reference, idempotency_key=key)
+    except VippsResponseError as exc:
+        # Vipps answered 2xx with something we cannot read: the change may have been made, so no "refused".
+        return _operation_failed(operation.pk, f"Vipps' answer could not be read: {exc}")
     except VippsError as exc:
         code, message = _explain(exc)
         if exc.retryable:
@@ -723,7 +929,7 @@ def _execute(operation: PaymentOperation) -> Outcome:
         except Exception:
             logger.warning("could not refresh payment %s after a refused %s", payment.pk, operation.kind)
         return Outcome("failed")
-    return _complete(operation, state=result.state, aggregate=result.aggregate)
+    return _complete(operation, answer=result)
 
 
 def payment_operations_drain(*, limit: int = 100) -> int:
@@ -739,10 +945,53 @@ def payment_operations_drain(*, limit: int = 100) -> int:
     )
     queued = 0
     for pk, due_at in due:
-        if PaymentOperation.objects.filter(pk=pk, next_attempt_at=due_at).update(next_attempt_at=now + LOST_TASK_AFTER):
+        if not PaymentOperation.objects.filter(pk=pk, next_attempt_at=due_at).update(
+            next_attempt_at=now + LOST_TASK_AFTER
+        ):
+            continue
+        try:
             execute_payment_operation.delay(pk)
             queued += 1
+        except Exception:  # e.g. the broker refused it: the claim above brings it back after LOST_TASK_AFTER
+            logger.exception("could not queue payment operation %s", pk)
     return queued
+
+
+def payment_retry(*, payment: Payment, actor) -> int:
+    """Staff's replay of what the portal gave up on for this payment (after the cause is fixed): its quarantined
+    operations run again with their own Idempotency-Key, and checking with Vipps starts again. Returns how many
+    operations were released."""
+    from .tasks import execute_payment_operation, send_payment_request
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        quarantined = list(
+            locked.operations.filter(status=PaymentOperation.Status.PENDING, quarantined_at__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        PaymentOperation.objects.filter(pk__in=quarantined).update(
+            quarantined_at=None, failures=0, next_attempt_at=now + LOST_TASK_AFTER
+        )
+        recheck = locked.quarantined
+        if recheck:
+            # The flag stays until an answer is applied; only the counting starts again.
+            Payment.objects.filter(pk=locked.pk).update(check_failures=0, next_check_at=now)
+        if not (quarantined or recheck):
+            return 0
+        log_action(
+            merchant=locked.merchant,
+            actor=actor,
+            action="payment.retried",
+            target=locked,
+            data={"operations": len(quarantined)},
+        )
+    for pk in quarantined:
+        execute_payment_operation.delay_on_commit(pk)
+    if recheck and locked.sending == Payment.Sending.QUEUED:
+        send_payment_request.delay_on_commit(locked.pk)
+    return len(quarantined)
 
 
 # ePayment webhooks: a hint to ask Vipps --------------------------------------------------------------------------
@@ -758,6 +1007,9 @@ def payment_event_fetch(event):
         raise Discard(f"No payment with reference {reference[:50]} was made by this portal.")
     try:
         return payment.pk, vipps_client_for(event.sales_unit).get_payment(reference)
+    except VippsResponseError as exc:
+        _check_failed(payment.pk, Payment.Anomaly.UNREADABLE, str(exc))
+        raise
     except VippsError as exc:
         if exc.retryable:
             raise Park(f"Vipps did not answer GET payment: {exc}", retry_in=_retry_delay(exc, event.attempts + 1))

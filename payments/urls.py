@@ -16,5 +16,6 @@ urlpatterns = [
     path("payments/<int:pk>/refund/", views.PaymentRefundView.as_view(), name="payment_refund"),
     path("payments/<int:pk>/cancel/", views.PaymentCancelView.as_view(), name="payment_cancel"),
     path("payments/<int:pk>/refresh/", views.PaymentRefreshView.as_view(), name="payment_refresh"),
+    path("payments/<int:pk>/retry/", views.PaymentRetryView.as_view(), name="payment_retry"),
     path("payments/rules/locations/<int:pk>/", views.PaymentRuleUpdateView.as_view(), name="payment_rule_update"),
 ]

@@ -176,9 +176,11 @@ class PaymentDetailView(ScopedObjectMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         payment = self.object
+        operations = list(payment.operations.select_related("requested_by"))
         return super().get_context_data(
             timeline=selectors.payment_timeline(payment=payment),
-            operations=payment.operations.select_related("requested_by"),
+            operations=operations,
+            quarantined_operations=[op for op in operations if op.quarantined],
             capture_form=OperationForm(initial={"amount": f"{payment.capturable / 100:.2f}"}),
             refund_form=OperationForm(initial={"amount": f"{payment.refundable / 100:.2f}"}),
             cancel_form=OperationForm(),
@@ -258,6 +260,17 @@ class PaymentRefreshView(_PaymentActionView):
             messages.error(request, _("Vipps did not answer: %(error)s") % {"error": exc})
         except Exception as exc:  # WrongEnvironment and the like: say why instead of a 500
             messages.error(request, str(exc))
+        return self.back()
+
+
+class PaymentRetryView(_PaymentActionView):
+    """Replay what the portal set aside for this payment, once the cause is fixed."""
+
+    permission = Perm.REQUEST_PAYMENTS
+
+    def post(self, request, *args, **kwargs):
+        services.payment_retry(payment=self.get_object(), actor=request.user)
+        messages.success(request, _("Trying again with Vipps."))
         return self.back()
 
 

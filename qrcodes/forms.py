@@ -3,6 +3,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from merchant_portal.core.validators import no_control_characters
 from merchant_portal.tenancy.selectors import sales_units_for_merchant
 
 from .models import LOCATION_DESCRIPTION_MAX, Location, QrCode, QrSheet, beacon_id_validator
@@ -32,7 +33,11 @@ CATEGORY_HELP = _("Sets the waiting screen in the app: “In store” (the defau
 
 def description_field(**kwargs) -> forms.CharField:
     return forms.CharField(
-        label=_("Location description"), max_length=LOCATION_DESCRIPTION_MAX, help_text=DESCRIPTION_HELP, **kwargs
+        label=_("Location description"),
+        max_length=LOCATION_DESCRIPTION_MAX,
+        help_text=DESCRIPTION_HELP,
+        validators=[no_control_characters],
+        **kwargs,
     )
 
 
@@ -51,6 +56,9 @@ class LocationForm(forms.ModelForm):
         else:
             self.fields["sales_unit"].queryset = sales_units_for_merchant(merchant=merchant)
             self.fields["sales_unit"].empty_label = None
+
+    def clean_mobilepay_pos_id(self) -> str:
+        return self.cleaned_data["mobilepay_pos_id"].lower()
 
 
 class QrCodeCreateForm(forms.Form):
@@ -96,6 +104,7 @@ class QrCodeBulkForm(forms.Form):
         label=_("Location description"),
         max_length=LOCATION_DESCRIPTION_MAX - 4,
         help_text=lazy(_bulk_description_help, str)(),
+        validators=[no_control_characters],
     )
     category = forms.ChoiceField(
         label=_("Category"), choices=QrCode.Category.choices, initial=QrCode.Category.VENDING, help_text=CATEGORY_HELP

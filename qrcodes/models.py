@@ -1,21 +1,27 @@
 import base64
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from merchant_portal.core.validators import guid_validator, no_control_characters
 from merchant_portal.tenancy.models import MerchantScopedQuerySet
 
+# `\Z`, not `$`: `$` also matches before a trailing newline.
 merchant_qr_id_validator = RegexValidator(
-    r"^[A-Za-z0-9-]{1,64}$", _("Use letters A–Z, digits and hyphens only (at most 64 characters).")
+    r"^[A-Za-z0-9-]{1,64}\Z", _("Use letters A–Z, digits and hyphens only (at most 64 characters).")
 )
 # A MobilePay PoS beaconId is a GUID or 15 digits (CONTRACTS §5.1).
 beacon_id_validator = RegexValidator(
-    r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9]{15})$",
+    r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9]{15})\Z",
     _("A beaconId is a GUID (8-4-4-4-12 hex digits) or 15 digits, as printed under the MobilePay QR."),
 )
 LOCATION_DESCRIPTION_MAX = 36
+# Says nothing about who holds the PosId: that would tell one merchant another's till.
+POS_ID_IN_USE = _("This PosId is already in use.")
 
 
 class Location(models.Model):
@@ -24,10 +30,13 @@ class Location(models.Model):
     sales_unit = models.ForeignKey(
         "tenancy.SalesUnit", on_delete=models.CASCADE, related_name="locations", verbose_name=_("sales unit")
     )
-    name = models.CharField(_("name"), max_length=120)
-    address = models.CharField(_("address"), max_length=200, blank=True)
-    # MobilePay PoS v10 (legacy): the PosId whose check-in notifications land at this location.
-    mobilepay_pos_id = models.CharField(_("MobilePay PoS id"), max_length=64, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=120, validators=[no_control_characters])
+    address = models.CharField(_("address"), max_length=200, blank=True, validators=[no_control_characters])
+    # MobilePay PoS v10 (legacy): the PosId whose check-in notifications land at this location. Stored lower-case;
+    # one location in the whole installation, since notifications are routed by it alone.
+    mobilepay_pos_id = models.CharField(
+        _("MobilePay PoS id"), max_length=64, blank=True, db_index=True, validators=[guid_validator]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,9 +45,25 @@ class Location(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("mobilepay_pos_id"),
+                condition=~models.Q(mobilepay_pos_id=""),
+                name="uniq_location_pos_id",
+                violation_error_message=POS_ID_IN_USE,
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.mobilepay_pos_id = self.mobilepay_pos_id.strip().lower()
+        # Checked here as well as by the constraint, so that the error belongs to the field (an expression
+        # constraint reports a form-wide error).
+        taken = Location.objects.filter(mobilepay_pos_id__iexact=self.mobilepay_pos_id).exclude(pk=self.pk)
+        if self.mobilepay_pos_id and taken.exists():
+            raise ValidationError({"mobilepay_pos_id": POS_ID_IN_USE}, code="unique")
 
 
 class QrCode(models.Model):
@@ -76,6 +101,9 @@ class QrCode(models.Model):
     sync_attempts = models.PositiveIntegerField(default=0)
     # When the beat job should (re)send this row; also a safety net for a lost task message.
     next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when the sync kept failing inside the portal (not at Vipps): the beat job leaves the row alone until
+    # someone presses Retry now. `sync_state` keeps saying what was asked (pending, failed or deleting).
+    quarantined_at = models.DateTimeField(null=True, blank=True)
     # What the last reconcile saw at Vipps (None: not seen, or Vipps does not say).
     remote_description = models.CharField(max_length=200, null=True, blank=True)
     remote_category = models.CharField(max_length=20, null=True, blank=True)

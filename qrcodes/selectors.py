@@ -32,7 +32,14 @@ def qr_codes_for_location(*, location: Location) -> QuerySet[QrCode]:
 
 
 def qr_codes_awaiting_vipps(queryset: QuerySet[QrCode]) -> bool:
-    return queryset.filter(sync_state__in=[QrCode.SyncState.PENDING, QrCode.SyncState.DELETING]).exists()
+    return queryset.filter(
+        sync_state__in=[QrCode.SyncState.PENDING, QrCode.SyncState.DELETING], quarantined_at__isnull=True
+    ).exists()
+
+
+def qr_codes_quarantined_count() -> int:
+    """For /healthz: codes whose sync stopped on an error inside the portal, in the whole installation."""
+    return QrCode.objects.filter(quarantined_at__isnull=False).count()
 
 
 def qr_codes_for_sheet(*, sales_unit: SalesUnit, location: Location | None = None) -> QuerySet[QrCode]:

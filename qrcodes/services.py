@@ -18,17 +18,31 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from merchant_portal.audit.services import log_action
-from merchant_portal.tenancy.models import SalesUnit
+from merchant_portal.tenancy.models import Merchant, SalesUnit
 from merchant_portal.tenancy.vipps import WrongEnvironment, vipps_client_for
 from vipps import VippsAPIError, VippsClient, VippsError
 
 from . import pdf, selectors
 from .images import CONTENT_TYPES, fetch_image
-from .models import LOCATION_DESCRIPTION_MAX, Location, QrCode, QrImage, QrSheet, Reconciliation, beacon_id_validator
+from .models import (
+    LOCATION_DESCRIPTION_MAX,
+    POS_ID_IN_USE,
+    Location,
+    QrCode,
+    QrImage,
+    QrSheet,
+    Reconciliation,
+    beacon_id_validator,
+)
 
 # A sync that has not finished by then is sent again by the beat job (lost message, dead worker).
 SYNC_SAFETY_DELAY = timedelta(minutes=5)
 MAX_RETRY_DELAY = timedelta(hours=1)
+# A sync that fails inside the portal (a bug, a secret it cannot decrypt, data it cannot read) is retried like an
+# outage, but only this many times; then the row is quarantined, so that it stops costing the other codes a
+# worker every few minutes. Vipps' retryable answers (down, 5xx, 429) are not the row's fault and are retried
+# for as long as they last.
+QUARANTINE_AFTER = 5
 SCREEN_PNG_SIZE = 400
 IMPORTED_LOCATION_NAME = "Imported from Vipps"
 BULK_MAX = 200
@@ -43,23 +57,35 @@ def _enqueue_sync(qr_code: QrCode) -> None:
 # Locations -----------------------------------------------------------------------------------------------
 
 
+def _save_location(location: Location) -> None:
+    """full_clean() normalises the PosId and refuses one in use; the constraint settles a race between two saves."""
+    location.full_clean()
+    try:
+        with transaction.atomic():
+            location.save()
+    except IntegrityError as exc:
+        if "uniq_location_pos_id" not in str(exc):
+            raise
+        raise ValidationError({"mobilepay_pos_id": POS_ID_IN_USE}, code="unique") from None
+
+
 @transaction.atomic
 def location_create(*, sales_unit: SalesUnit, actor, **fields) -> Location:
     location = Location(sales_unit=sales_unit, **fields)
-    location.full_clean()
-    location.save()
+    _save_location(location)
     log_action(merchant=sales_unit.merchant, actor=actor, action="location.created", target=location)
     return location
 
 
 @transaction.atomic
 def location_update(*, location: Location, actor, **fields) -> Location:
+    if isinstance(fields.get("mobilepay_pos_id"), str):
+        fields["mobilepay_pos_id"] = fields["mobilepay_pos_id"].strip().lower()
     changed = sorted(name for name, value in fields.items() if getattr(location, name) != value)
     for name in changed:
         setattr(location, name, fields[name])
     if changed:
-        location.full_clean()
-        location.save()
+        _save_location(location)
         log_action(
             merchant=location.sales_unit.merchant,
             actor=actor,
@@ -184,6 +210,7 @@ def _mark_for_sync(qr_code: QrCode, state: str) -> None:
     qr_code.sync_state = state
     qr_code.sync_error = ""
     qr_code.sync_attempts = 0
+    qr_code.quarantined_at = None
     qr_code.next_sync_at = timezone.now() + SYNC_SAFETY_DELAY
     qr_code.version = F("version") + 1
     qr_code.save()
@@ -279,6 +306,7 @@ def qr_code_push(*, qr_code: QrCode) -> None:
             sync_error="",
             sync_attempts=0,
             next_sync_at=None,
+            quarantined_at=None,
             synced_at=timezone.now(),
             qr_content=remote.qr_content,
             remote_description=remote.location_description,
@@ -329,19 +357,31 @@ def _store_images(qr_code: QrCode, qr_content: str, images: dict) -> None:
 
 
 def qr_code_record_failure(*, qr_code: QrCode, version: int, error: Exception) -> None:
-    """The sync gave up for now: keep the row as typed, show Vipps' error, and plan the next try if it may help."""
-    retryable = getattr(error, "retryable", False)
+    """The sync gave up for now: keep the row as typed, show the error, and plan the next try if it may help.
+    Any exception is accepted: one that is not a VippsError counts towards quarantine (QUARANTINE_AFTER)."""
+    internal = not isinstance(error, VippsError)
     attempts = qr_code.sync_attempts + 1
+    quarantine = internal and attempts >= QUARANTINE_AFTER
+    retryable = (internal or getattr(error, "retryable", False)) and not quarantine
     delay = min(timedelta(minutes=2**attempts), MAX_RETRY_DELAY) if retryable else None
     state = QrCode.SyncState.DELETING if qr_code.sync_state == QrCode.SyncState.DELETING else QrCode.SyncState.FAILED
+    now = timezone.now()
+    described = describe_error(error, qr_code)
     updated = QrCode.objects.filter(pk=qr_code.pk, version=version).update(
         sync_state=state,
-        sync_error=describe_error(error, qr_code),
+        sync_error=described,
         sync_attempts=attempts,
-        next_sync_at=timezone.now() + delay if delay else None,
+        next_sync_at=now + delay if delay else None,
+        quarantined_at=now if quarantine else None,
     )
-    if updated and attempts == 1:
-        _audit(qr_code, None, "qr_code.sync_failed", error=describe_error(error, qr_code)[:200])
+    if updated and (attempts == 1 or quarantine):
+        # The merchant is looked up apart: the row's sales unit may be what cannot be loaded (its secrets).
+        log_action(
+            merchant=Merchant.objects.get(sales_units=qr_code.sales_unit_id),
+            action="qr_code.sync_quarantined" if quarantine else "qr_code.sync_failed",
+            target=qr_code,
+            data={"merchant_qr_id": qr_code.merchant_qr_id, "error": described[:200], "attempts": attempts},
+        )
 
 
 def describe_error(error: Exception, qr_code: QrCode) -> str:
@@ -356,18 +396,27 @@ def describe_error(error: Exception, qr_code: QrCode) -> str:
             )
         retry = " The portal tries again automatically." if error.retryable else ""
         return f"Vipps answered HTTP {error.status}: {said}.{retry}"
+    if not isinstance(error, VippsError):
+        # Only the type: the message of an unexpected error may carry data that does not belong on a page.
+        return f"The portal failed on this code ({type(error).__name__}); the details are in its log."
     if getattr(error, "retryable", False):
         return f"Could not reach Vipps ({error}). The portal tries again automatically; nothing you entered is lost."
     return str(error)
 
 
 def qr_codes_claim_due(*, limit: int = 500) -> list[int]:
-    """Rows whose sync is due (retry time reached, or a sync that never finished): claimed by compare-and-set."""
+    """Rows whose sync is due (retry time reached, or a sync that never finished), longest waiting first:
+    claimed by compare-and-set. Quarantined rows wait for Retry now."""
     now = timezone.now()
-    due = QrCode.objects.filter(
-        sync_state__in=[QrCode.SyncState.PENDING, QrCode.SyncState.FAILED, QrCode.SyncState.DELETING],
-        next_sync_at__lte=now,
-    ).values_list("pk", "next_sync_at")[:limit]
+    due = (
+        QrCode.objects.filter(
+            sync_state__in=[QrCode.SyncState.PENDING, QrCode.SyncState.FAILED, QrCode.SyncState.DELETING],
+            next_sync_at__lte=now,
+            quarantined_at__isnull=True,
+        )
+        .order_by("next_sync_at", "pk")
+        .values_list("pk", "next_sync_at")[:limit]
+    )
     return [
         pk
         for pk, when in due
@@ -467,6 +516,8 @@ def _import(sales_unit: SalesUnit, found) -> QrCode | None:
 
 
 def reconciliation_record_failure(*, run_id: int, error: Exception) -> None:
+    if not isinstance(error, VippsError):
+        error = f"The portal failed on this comparison ({type(error).__name__}); the details are in its log."
     Reconciliation.objects.filter(pk=run_id).update(
         state=Reconciliation.State.FAILED, error=str(error)[:1000], finished_at=timezone.now()
     )

@@ -1,6 +1,7 @@
 """Thin tasks: load the row, call a service, own the retry policy. Short retries here; longer ones are rows
 with `next_sync_at` that the beat job (`sync_due_qr_codes`) sends again."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -12,6 +13,8 @@ from vipps import VippsError
 
 from . import services
 from .models import QrCode, QrSheet, Reconciliation
+
+logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
 
@@ -28,13 +31,17 @@ def _short_retry(task, exc: VippsError) -> None:
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, ignore_result=True)
 def sync_qr_code(self, qr_code_id: int) -> None:
-    qr_code = QrCode.objects.select_related("sales_unit__merchant").filter(pk=qr_code_id).first()
-    if qr_code is None or qr_code.sync_state == QrCode.SyncState.SYNCED:
+    # The sales unit is loaded inside the `try`: its secrets may be what fails (a key rotation gone wrong).
+    qr_code = QrCode.objects.filter(pk=qr_code_id).first()
+    if qr_code is None or qr_code.sync_state == QrCode.SyncState.SYNCED or qr_code.quarantined_at:
         return
     try:
         services.qr_code_push(qr_code=qr_code)
     except VippsError as exc:
         _short_retry(self, exc)
+        services.qr_code_record_failure(qr_code=qr_code, version=qr_code.version, error=exc)
+    except Exception as exc:  # whatever it is, it is this row's: record it, back off, quarantine in the end
+        logger.exception("QR code %s: sync failed inside the portal", qr_code_id)
         services.qr_code_record_failure(qr_code=qr_code, version=qr_code.version, error=exc)
 
 
@@ -57,14 +64,19 @@ def refresh_qr_code_images(self, qr_code_id: int) -> None:
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, ignore_result=True)
 def reconcile_sales_unit(self, sales_unit_id: int, run_id: int) -> None:
-    sales_unit = SalesUnit.objects.select_related("merchant").filter(pk=sales_unit_id).first()
     run = Reconciliation.objects.filter(pk=run_id, state=Reconciliation.State.RUNNING).first()
-    if sales_unit is None or run is None:
+    if run is None:
         return
     try:
+        sales_unit = SalesUnit.objects.select_related("merchant").filter(pk=sales_unit_id).first()
+        if sales_unit is None:
+            return
         services.qr_codes_reconcile(sales_unit=sales_unit, run=run)
     except VippsError as exc:
         _short_retry(self, exc)
+        services.reconciliation_record_failure(run_id=run.pk, error=exc)
+    except Exception as exc:  # the run must not stay "running" for ever
+        logger.exception("reconcile of sales unit %s failed inside the portal", sales_unit_id)
         services.reconciliation_record_failure(run_id=run.pk, error=exc)
 
 
@@ -72,7 +84,8 @@ def reconcile_sales_unit(self, sales_unit_id: int, run_id: int) -> None:
 def reconcile_all_sales_units() -> None:
     from merchant_portal.tenancy.vipps import environment_mismatch
 
-    for sales_unit in SalesUnit.objects.all():
+    # Only what the check needs: one sales unit whose secrets cannot be decrypted must not stop the others.
+    for sales_unit in SalesUnit.objects.only("pk", "environment"):
         if environment_mismatch(sales_unit) is None:
             run = Reconciliation.objects.create(sales_unit=sales_unit)
             reconcile_sales_unit.delay(sales_unit.pk, run.pk)

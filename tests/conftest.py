@@ -7,12 +7,23 @@
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import OperationalError
 from django.test import Client
+from django.utils import translation
 
 from merchant_portal.tenancy.roles import Role
 from tests.factories import MembershipFactory, MerchantFactory, SalesUnitFactory, UserFactory
 from vipps_sandbox.server import SandboxServer, fast_config
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """Every test starts in the default language: a request in another language leaves it active in the
+    thread, and text built outside a request (services, selectors) would follow the previous test."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -56,14 +56,24 @@ class WebhookDelivery(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         DUPLICATE = "duplicate", _("Duplicate (already stored)")
         REJECTED = "rejected", _("Rejected")
+        QUARANTINED = "quarantined", _("Quarantined (verified, but cannot be filed; replay after a fix)")
+
+    class BodyEncoding(models.TextChoices):
+        TEXT = "", _("UTF-8 text")
+        BASE64 = "base64", _("Base64 of bytes that are not UTF-8")
 
     source = models.CharField(max_length=20, choices=Source.choices)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     headers = models.JSONField(default=dict)
     body = EncryptedTextField(blank=True)  # raw, as received; encrypted because it may carry a customerToken
+    # A verified body that is not UTF-8 is kept byte for byte (base64), so it can be filed once a fix can read it.
+    body_encoding = models.CharField(max_length=10, choices=BodyEncoding.choices, default="", blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     reason = models.CharField(max_length=200, blank=True)
+    # Filing failures: counted, backed off, and quarantined after a bounded number (see services).
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Classified in the request; the relay turns received deliveries into (deduplicated) events.
     event_type = models.CharField(max_length=80, blank=True)
     dedupe_key = models.CharField(max_length=300, blank=True)
@@ -83,6 +93,11 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["id"], name="webhook_delivery_received", condition=models.Q(outcome="received")),
+            models.Index(
+                fields=["sales_unit", "received_at"],
+                name="webhook_delivery_quarantined",
+                condition=models.Q(outcome="quarantined"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,7 +108,8 @@ class WebhookEvent(models.Model):
     """One event, deduplicated, and the outbox row its processing is driven from.
 
     pending -> queued (relay published a task) -> processed | parked (retried later) | held (no handler for
-    this event type yet) | failed (retried with backoff, then kept for replay).
+    this event type yet) | failed (retried with backoff) -> quarantined (failed MAX_ATTEMPTS times; kept for
+    replay after a fix, never retried on its own, so it cannot hold up anything else).
     """
 
     class Status(models.TextChoices):
@@ -103,6 +119,7 @@ class WebhookEvent(models.Model):
         PARKED = "parked", _("Parked (cannot be placed yet; retried)")
         HELD = "held", _("Kept (not applied by this version)")
         FAILED = "failed", _("Failed")
+        QUARANTINED = "quarantined", _("Quarantined (failed repeatedly; replay after a fix)")
 
     sales_unit = models.ForeignKey("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="webhook_events")
     event_type = models.CharField(max_length=80)
@@ -135,3 +152,19 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.dedupe_key} ({self.status})"
+
+
+class PosMerchantId(models.Model):
+    """The MobilePay MerchantId first seen in a PoS notification routed to this sales unit. Nothing else tells
+    the portal which MobilePay merchant a sales unit is (GetCheckIn does not say), so later notifications
+    must carry the same one: a PosId alone cannot move a check-in to another MobilePay merchant's tills."""
+
+    sales_unit = models.OneToOneField("tenancy.SalesUnit", on_delete=models.CASCADE, related_name="+")
+    merchant_id = models.CharField("MobilePay MerchantId", max_length=36)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    merchant_lookup = "sales_unit__merchant"
+    objects = MerchantScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.sales_unit_id}: {self.merchant_id}"

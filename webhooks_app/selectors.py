@@ -74,6 +74,16 @@ def rejected_deliveries_for_merchant(*, merchant: Merchant) -> QuerySet[WebhookD
     )
 
 
+def quarantined_deliveries_for_merchant(*, merchant: Merchant) -> QuerySet[WebhookDelivery]:
+    """Verified deliveries that could not be filed as events (newest first); each waits for a replay."""
+    return (
+        WebhookDelivery.objects.for_merchant(merchant)
+        .filter(outcome=WebhookDelivery.Outcome.QUARANTINED)
+        .select_related("sales_unit")
+        .defer("body")
+    )
+
+
 # Dashboard: webhook health per sales unit ------------------------------------------------------------------------
 
 

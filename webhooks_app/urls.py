@@ -11,6 +11,11 @@ urlpatterns = [
     path("webhooks/events/<int:pk>/", views.WebhookEventDetailView.as_view(), name="webhook_event_detail"),
     path("webhooks/events/<int:pk>/replay/", views.WebhookEventReplayView.as_view(), name="webhook_event_replay"),
     path(
+        "webhooks/deliveries/<int:pk>/replay/",
+        views.WebhookDeliveryReplayView.as_view(),
+        name="webhook_delivery_replay",
+    ),
+    path(
         "webhooks/events/replay-failed/",
         views.WebhookEventReplayFailedView.as_view(),
         name="webhook_event_replay_failed",

@@ -1,5 +1,6 @@
 import json
 from datetime import datetime
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,7 +22,7 @@ from vipps.masking import mask_body, mask_headers
 
 from . import events as ev
 from . import selectors, services
-from .models import WebhookEvent
+from .models import WebhookDelivery, WebhookEvent
 
 NEEDED_TYPES = {t for group in ev.REGISTRATION_GROUPS for t in group}
 
@@ -29,7 +30,14 @@ NEEDED_TYPES = {t for group in ev.REGISTRATION_GROUPS for t in group}
 
 
 def _answer(receipt: services.Receipt) -> JsonResponse:
-    return JsonResponse({"outcome": receipt.outcome, "reason": receipt.reason}, status=receipt.status)
+    body = {"outcome": receipt.outcome, "reason": receipt.reason}
+    if receipt.status < 400:
+        return JsonResponse(body, status=receipt.status)
+    # RFC 9457, with the same two members as a 2xx answer so a sender's log reads the same either way.
+    problem = {"type": "about:blank", "title": HTTPStatus(receipt.status).phrase, "status": receipt.status}
+    return JsonResponse(
+        problem | {"detail": receipt.reason} | body, status=receipt.status, content_type="application/problem+json"
+    )
 
 
 def _body(request) -> bytes:
@@ -155,6 +163,7 @@ class WebhookEventListView(MerchantMixin, ListView):
             statuses=WebhookEvent.Status.choices,
             sales_units=sales_units_for_merchant(merchant=merchant),
             rejected=selectors.rejected_deliveries_for_merchant(merchant=merchant)[:20],
+            quarantined=selectors.quarantined_deliveries_for_merchant(merchant=merchant)[:50],
             query=self.request.GET.copy().urlencode() if "page" not in self.request.GET else "",
             **kwargs,
         )
@@ -187,6 +196,24 @@ class WebhookEventReplayView(ScopedObjectMixin, View):
         return redirect("webhook_event_detail", merchant_slug=request.merchant.slug, pk=event.pk)
 
 
+class WebhookDeliveryReplayView(ScopedObjectMixin, View):
+    """File a quarantined delivery again, once whatever kept it from being read has been fixed."""
+
+    model = WebhookDelivery
+    permission = Perm.MANAGE_WEBHOOKS
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        delivery = self.get_object(
+            self.get_queryset()
+            .filter(outcome=WebhookDelivery.Outcome.QUARANTINED)
+            .select_related("sales_unit__merchant")
+        )
+        services.webhook_delivery_replay(delivery=delivery, actor=request.user)
+        messages.success(request, gettext("The delivery is filed again; it is processed within a few seconds."))
+        return redirect("webhook_event_list", merchant_slug=request.merchant.slug)
+
+
 class WebhookEventReplayFailedView(MerchantMixin, View):
     permission = Perm.MANAGE_WEBHOOKS
     http_method_names = ["post"]
@@ -195,12 +222,16 @@ class WebhookEventReplayFailedView(MerchantMixin, View):
         try:
             since = timezone.make_aware(datetime.fromisoformat(request.POST.get("since", "")))
         except ValueError:
-            messages.error(request, gettext("Give the time from which to replay failed events."))
+            messages.error(request, gettext("Give the time from which to replay failed and quarantined events."))
         else:
             count = services.webhook_events_replay(merchant=request.merchant, since=since, actor=request.user)
             messages.success(
                 request,
-                ngettext("%(count)s failed event queued again.", "%(count)s failed events queued again.", count)
+                ngettext(
+                    "%(count)s failed or quarantined item queued again.",
+                    "%(count)s failed or quarantined items queued again.",
+                    count,
+                )
                 % {"count": count},
             )
         return redirect("webhook_event_list", merchant_slug=request.merchant.slug)

@@ -20,7 +20,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, token = header.partition(" ")
         if keyword.lower() != self.keyword.lower() or not token.strip():
             raise exceptions.AuthenticationFailed("Send the API key as `Authorization: Bearer <key>`.")
-        api_key = api_key_for_token(token=token.strip())
+        token = token.strip()
+        # A key is printable ASCII; anything else (a NUL, which PostgreSQL cannot compare) is simply not a key.
+        api_key = api_key_for_token(token=token) if token.isascii() and token.isprintable() else None
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         api_key_touch(api_key=api_key)

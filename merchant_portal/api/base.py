@@ -3,24 +3,38 @@ Idempotency-Key on POST, cursor pagination, and tenant scoping through `Model.ob
 narrowed to the key's sales units and locations. Another merchant's id (or one outside the key's limits) is 404.
 """
 
+import re
+
 from rest_framework import fields, relations, serializers
 
+from .fields import INT64_MAX, StrictPrimaryKeyRelatedField
 from .idempotency import IdempotentMixin
 from .selectors import scope_for_key
 
 # Ids are 64-bit: a longer number is not found rather than an overflow in the database driver.
-MAX_ID = 2**63 - 1
+MAX_ID = INT64_MAX
 ID_PATTERN = "[0-9]{1,18}"
 
 
 def query_id(request, name: str) -> int | None:
-    """An optional id in the query string; a malformed one is a 400."""
+    """An optional id in the query string; a malformed one is a 400 naming the parameter."""
     value = request.query_params.get(name)
     if value is None:
         return None
-    if not value.isdigit() or int(value) > MAX_ID:
-        raise serializers.ValidationError({name: ["Send an id."]})
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > MAX_ID:
+        raise serializers.ValidationError({name: ["Send an id: a whole number (digits 0-9)."]})
     return int(value)
+
+
+def query_bool(request, name: str) -> bool | None:
+    """An optional true/false in the query string; anything else is a 400 naming the parameter."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false", "1", "0"):
+        raise serializers.ValidationError({name: ["Send true or false."]})
+    return value in ("true", "1")
 
 
 class ScopedViewMixin(IdempotentMixin):
@@ -51,7 +65,7 @@ def scoped(model, *, api_key, sales_unit_path: str, location_path: str | None):
     )
 
 
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedRelatedField(StrictPrimaryKeyRelatedField):
     """An id in a request body, looked up only among what the key may see (else "does not exist")."""
 
     def __init__(
@@ -62,11 +76,6 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         self.defer = defer  # and what it never reads
         kwargs.setdefault("queryset", model.objects.none())
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, int | str) and str(data).isdigit() and int(data) > MAX_ID:
-            self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(data)
 
     def get_queryset(self):
         model, sales_unit_path, location_path = self.scope

@@ -1,14 +1,20 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from merchant_portal.core.validators import no_control_characters
 from merchant_portal.tenancy.models import SalesUnit
 from qrcodes.models import Location
 
-from .models import ApiKey, WebhookEventType
+from .models import ApiKey, WebhookEndpoint, WebhookEventType
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=80, help_text=_("Who uses it, e.g. “Till vendor AS, shop 3”."))
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=ApiKey._meta.get_field("name").max_length,
+        validators=[no_control_characters],
+        help_text=_("Who uses it, e.g. “Till vendor AS, shop 3”."),
+    )
     access = forms.ChoiceField(
         choices=ApiKey.Access.choices,
         initial=ApiKey.Access.READ_ONLY,
@@ -42,7 +48,7 @@ class ApiKeyForm(forms.Form):
 class WebhookEndpointForm(forms.Form):
     url = forms.URLField(
         label=_("Endpoint URL"),
-        max_length=500,
+        max_length=WebhookEndpoint._meta.get_field("url").max_length,
         assume_scheme="https",
         help_text=_("Where the portal POSTs events, e.g. https://pos.example.com/hooks/vipps-portal."),
     )

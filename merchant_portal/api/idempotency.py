@@ -18,6 +18,7 @@ transaction: on SQLite that held the one write lock through the whole view, and 
 """
 
 import hashlib
+import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -33,6 +34,8 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 # Longer than a request may run: gunicorn's worker timeout (30 s) and the database's busy timeout are shorter.
 CLAIM_LEASE = timedelta(minutes=2)
+# Printable ASCII, as the draft's sf-string: no NUL (PostgreSQL cannot store it), no control characters.
+KEY_CHARACTERS = re.compile(r"[\x20-\x7e]+")
 
 
 class Replay(Exception):
@@ -102,8 +105,8 @@ class IdempotentMixin:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None:
             return
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise ValidationError({HEADER: [f"Send 1 to {MAX_KEY_LENGTH} characters."]})
+        if not key.strip() or len(key) > MAX_KEY_LENGTH or not KEY_CHARACTERS.fullmatch(key):
+            raise ValidationError({HEADER: [f"Send 1 to {MAX_KEY_LENGTH} printable ASCII characters (a UUID)."]})
         self._idempotency_record = idempotency_claim(
             api_key=request.auth, key=key, endpoint=f"POST {request.path}", body=request.body
         )

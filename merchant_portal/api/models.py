@@ -168,12 +168,14 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        # Given up because the portal itself failed on it (not the receiver): see `webhook_delivery_attempt`.
+        QUARANTINED = "quarantined", _("Quarantined")
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     message_id = models.CharField(max_length=40, unique=True)
     event_type = models.CharField(max_length=60)
     body = models.TextField()  # serialised once; every attempt sends (and signs) the same bytes
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # One attempt at a time: a worker takes the row by compare-and-set; a killed worker's lease runs out.

@@ -6,6 +6,7 @@ Spec: https://www.standardwebhooks.com/ . Signing uses the official `standardweb
 
 import base64
 import ipaddress
+import re
 import secrets
 import socket
 import time
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
 
-from vipps.masking import mask_body
+from vipps.masking import mask_body, mask_text
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
@@ -27,6 +28,8 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 EXCERPT_BYTES = 1024  # of a response body: enough to show why it failed, and never a large download
 USER_AGENT = "vipps-merchant-portal-webhooks/1"
+# Control characters of a response have no place in the log, and PostgreSQL cannot store NUL at all.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def secret_new() -> str:
@@ -134,6 +137,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _excerpt(raw: bytes) -> str:
+    """The start of a response, masked, as the delivery log shows it. Whatever the receiver sent, this answers."""
+    try:
+        text = mask_body(raw) or ""
+    except RecursionError:  # nested deeper than the JSON parser goes: masked as plain text instead
+        text = mask_text(raw.decode("utf-8", errors="replace"))
+    return _CONTROL_CHARACTERS.sub("\ufffd", text)[:300]
+
+
 def post(*, url: str, body: str, headers: dict) -> Answer:
     """One POST with short timeouts and no redirects (a 3xx is a failure: the URL should be updated). Errors are
     described in a few words of our own, never with the exception's text, which can carry the URL."""
@@ -179,7 +191,7 @@ def post(*, url: str, body: str, headers: dict) -> Answer:
         return Answer(
             response.status_code,
             elapsed(),
-            excerpt=(mask_body(raw) or "")[:300],
+            excerpt=_excerpt(raw),
             retry_after=_retry_after(response.headers.get("Retry-After")),
         )
     return Answer(None, elapsed(), error=error)

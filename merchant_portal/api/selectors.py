@@ -58,3 +58,8 @@ def webhook_deliveries_for_endpoint(*, endpoint: WebhookEndpoint) -> QuerySet[We
 
 def webhook_attempts_for_delivery(*, delivery: WebhookDelivery) -> QuerySet[WebhookAttempt]:
     return WebhookAttempt.objects.filter(delivery=delivery).order_by("-started_at", "-id")
+
+
+def webhook_deliveries_quarantined_count() -> int:
+    """For /healthz: deliveries given up because the portal itself failed on them, in the whole installation."""
+    return WebhookDelivery.objects.filter(state=WebhookDelivery.State.QUARANTINED).count()

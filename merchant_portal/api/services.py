@@ -126,6 +126,7 @@ class Outcome:
     FAILED = "failed"
     GONE = "gone"
     CANCELLED = "cancelled"
+    QUARANTINED = "quarantined"
     SKIPPED = "skipped"  # not due, already settled, or another worker holds it
 
 
@@ -398,6 +399,31 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     )
     if not claimed:
         return Outcome.SKIPPED
+    try:
+        return _attempt_make(delivery_id, token=token, started_at=now)
+    except Exception as exc:
+        # A bug, a secret that no longer decrypts, a stored URL or body that cannot be sent: this row's problem,
+        # so it is recorded on the row and retried on the schedule, never raised into the drain or the task.
+        logger.exception("webhook delivery %s: the attempt failed inside the portal", delivery_id)
+        return _attempt_failed_inside(
+            delivery_id,
+            token=token,
+            started_at=now,
+            reason=f"The portal failed on this delivery ({type(exc).__name__}); the details are in its log.",
+        )
+
+
+def _attempt_make(delivery_id: int, *, token: str, started_at: datetime) -> str:
+    now = started_at
+    attempts = WebhookDelivery.objects.values_list("attempts", flat=True).get(pk=delivery_id)
+    if attempts > MAX_ATTEMPTS:
+        # Only attempts that never recorded an outcome get here (a worker killed each time, e.g. out of memory).
+        return _attempt_failed_inside(
+            delivery_id,
+            token=token,
+            started_at=now,
+            reason="Earlier attempts stopped before their outcome was recorded.",
+        )
     delivery = WebhookDelivery.objects.select_related("endpoint__api_key__merchant").get(pk=delivery_id)
     endpoint = delivery.endpoint
     if not endpoint.enabled or not endpoint.api_key.is_active:
@@ -424,6 +450,32 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         outcome,
     )
     return outcome
+
+
+def _attempt_failed_inside(delivery_id: int, *, token: str, started_at: datetime, reason: str) -> str:
+    """Record an attempt that failed in the portal itself; retry it on the schedule like a receiver's failure,
+    and quarantine the delivery when the schedule is over (a Resend brings it back)."""
+    State = WebhookDelivery.State
+    now = timezone.now()
+    with transaction.atomic():
+        mine = WebhookDelivery.objects.filter(pk=delivery_id, state=State.PENDING, lease_token=token)
+        attempts = mine.values_list("attempts", flat=True).first()
+        if attempts is None:  # the lease ran out and another attempt took the row over
+            return Outcome.SKIPPED
+        WebhookAttempt.objects.create(
+            delivery_id=delivery_id,
+            started_at=started_at,
+            duration_ms=max(0, int((now - started_at).total_seconds() * 1000)),
+            error=reason[:300],
+        )
+        common = {"leased_until": None, "lease_token": "", "last_status_code": None}
+        delay = retry_delay(attempts=attempts) if attempts <= MAX_ATTEMPTS else None
+        if delay is None:
+            quarantined = f"Quarantined after {attempts} attempts. {reason}"
+            mine.update(state=State.QUARANTINED, next_attempt_at=None, last_error=quarantined[:300], **common)
+            return Outcome.QUARANTINED
+        mine.update(next_attempt_at=now + delay, last_error=reason[:300], **common)
+        return Outcome.RETRY
 
 
 def _attempt_record(delivery: WebhookDelivery, *, token: str, started_at: datetime, answer: outbound.Answer) -> str:

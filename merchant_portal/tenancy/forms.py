@@ -4,8 +4,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from merchant_portal.core.validators import no_control_characters
+
 from .models import MARKET_CURRENCY, Market, SalesUnit
 from .roles import Role
+from .services import member_email_max_length
+
+# Vipps' keys are tens of characters; the limit only keeps nonsense out of the encrypted column.
+SECRET_MAX_LENGTH = 200
 
 
 class SalesUnitForm(forms.ModelForm):
@@ -15,11 +21,15 @@ class SalesUnitForm(forms.ModelForm):
         label=_("Client secret"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         required=False,
+        max_length=SECRET_MAX_LENGTH,
+        validators=[no_control_characters],
     )
     subscription_key = forms.CharField(
         label=_("Subscription key (Ocp-Apim-Subscription-Key)"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         required=False,
+        max_length=SECRET_MAX_LENGTH,
+        validators=[no_control_characters],
     )
 
     class Meta:
@@ -32,6 +42,8 @@ class SalesUnitForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("name", "msn", "client_id"):
+            self.fields[name].validators.append(no_control_characters)
         editing = self.instance.pk is not None
         for name in ("client_secret", "subscription_key"):
             field = self.fields[name]
@@ -65,7 +77,7 @@ class SalesUnitForm(forms.ModelForm):
 
 
 class MemberAddForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), max_length=member_email_max_length())
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
 
 

@@ -140,6 +140,11 @@ def set_password_path(user) -> str:
     return reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
 
 
+def member_email_max_length() -> int:
+    """A new member's e-mail is also the username of the account: it must fit both columns."""
+    return min(User._meta.get_field("username").max_length, User._meta.get_field("email").max_length)
+
+
 @transaction.atomic
 def member_add(*, merchant: Merchant, actor, email: str, role: str) -> tuple[Membership, str | None]:
     """Add a user to the merchant by e-mail, creating the account if needed.
@@ -147,6 +152,10 @@ def member_add(*, merchant: Merchant, actor, email: str, role: str) -> tuple[Mem
     Returns the membership and, for a new account, the path of its set-password link to pass on.
     """
     email = User.objects.normalize_email(email).lower()
+    # Lower-casing can lengthen a string ("İ" becomes two characters), so the form's limit is checked again here.
+    longest = member_email_max_length()
+    if len(email) > longest:
+        raise ValidationError({"email": _("Use an e-mail address of at most %(max)s characters.") % {"max": longest}})
     user = User.objects.filter(email__iexact=email).first() or User.objects.filter(username__iexact=email).first()
     link = None
     if user is None:

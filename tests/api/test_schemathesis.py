@@ -1,6 +1,7 @@
 """Property-based run of the whole API against its own OpenAPI document (/api/schema/): no 5xx, and every
 answer matches the schema (status codes, content types, bodies). Generated requests use acme's read-write key
-against real rows, so ids sometimes hit objects and sometimes not."""
+against real rows, so ids sometimes hit objects and sometimes not. A second run in negative mode sends what the
+schema forbids (wrong types, missing fields, out-of-range parameters) and asserts only that nothing is a 5xx."""
 
 import pytest
 import schemathesis
@@ -9,6 +10,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -55,5 +57,19 @@ def test_api_conforms_to_its_schema(vendor, wsgi_app):
         )
         def run(case):
             case.call_and_validate(headers={"Authorization": vendor}, checks=CHECKS)
+
+        run()
+
+
+def test_requests_the_schema_forbids_are_never_a_server_error(vendor, wsgi_app):
+    api_schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
+    for operation in [result.ok() for result in api_schema.get_all_operations()]:
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        @settings(
+            max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
+        def run(case):
+            case.call_and_validate(headers={"Authorization": vendor}, checks=[not_a_server_error])
 
         run()

@@ -34,13 +34,40 @@ def browser(monkeypatch):
         browser.close()
 
 
+# Chromium logs each refusal ("Refused to ... because it violates the following Content Security Policy
+# directive ..."); the page's own `securitypolicyviolation` event also names the directive, source and line.
+CSP_MARK = "CSP violation:"
+CSP_LISTENER = f"""
+document.addEventListener("securitypolicyviolation", function (e) {{
+  console.error("{CSP_MARK} " + e.effectiveDirective + " refused " + (e.blockedURI || "inline") +
+                " in " + e.documentURI + " (" + (e.sourceFile || "") + ":" + e.lineNumber + ")");
+}});
+"""
+
+
+def watch_csp(context) -> list[str]:
+    """Every Content-Security-Policy violation in any page of `context`, as the console reported it."""
+    violations: list[str] = []
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message):
+        if CSP_MARK in message.text or "Content Security Policy" in message.text:
+            violations.append(f"{message.text} [{message.location.get('url', '')}]")
+
+    context.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser, request):
+    """A fresh context whose pages must not violate the Content-Security-Policy: any violation fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
+    csp_violations = watch_csp(context)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ def url_kwargs(merchant) -> dict[str, dict]:
         "payment_refund": {"pk": payment.pk},
         "payment_cancel": {"pk": payment.pk},
         "payment_refresh": {"pk": payment.pk},
+        "payment_retry": {"pk": payment.pk},
         "payment_rule_update": {"pk": location.pk},
         "checkin_location_list": {},
         "checkin_console": {"pk": location.pk},

@@ -76,7 +76,7 @@ def test_a_pos_check_in_reaches_the_console_once_even_when_mobilepay_retries(liv
     assert sandbox.state.wait_for_deliveries(timeout=10)
     assert [d.attempts[-1].status for d in sandbox.state.deliveries("pos")] == [200]
 
-    notify(notification(PosId=POS_ID))  # MobilePay repeating the notification
+    notify(notification(PosId=POS_ID, MerchantId=pos.merchant_id))  # MobilePay repeating the notification
     services.webhook_events_relay()
     # The first notification polled; the repeat waits for pollDelayInMs instead of polling again at once.
     statuses = sorted(WebhookEvent.objects.values_list("status", flat=True))

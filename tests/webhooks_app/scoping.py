@@ -3,7 +3,7 @@
 import uuid
 
 from tests.factories import SalesUnitFactory
-from webhooks_app.models import WebhookEvent
+from webhooks_app.models import WebhookDelivery, WebhookEvent
 
 
 def url_kwargs(merchant) -> dict[str, dict]:
@@ -16,6 +16,13 @@ def url_kwargs(merchant) -> dict[str, dict]:
         body="{}",
         status=WebhookEvent.Status.FAILED,
     )
+    quarantined = WebhookDelivery.objects.create(
+        source=WebhookDelivery.Source.VIPPS,
+        sales_unit=unit,
+        body="{",
+        outcome=WebhookDelivery.Outcome.QUARANTINED,
+        reason="body is not valid JSON",
+    )
     return {
         "webhook_list": {},
         "webhook_detail": {"pk": unit.pk},
@@ -24,4 +31,5 @@ def url_kwargs(merchant) -> dict[str, dict]:
         "webhook_event_detail": {"pk": event.pk},
         "webhook_event_replay": {"pk": event.pk},
         "webhook_event_replay_failed": {},
+        "webhook_delivery_replay": {"pk": quarantined.pk},
     }

@@ -140,8 +140,22 @@ def test_an_oversized_body_is_refused_without_reading_it_all(registered, setting
     assert len(only_delivery().body) <= 4096
 
 
-def test_malformed_json_is_refused(registered):
-    assert_rejected(deliver(b'{"msn": "223344", "name": '), 400, "not valid JSON")
+def test_malformed_json_without_a_readable_msn_is_refused(registered):
+    assert_rejected(deliver(b'{"name": "AUTHORIZED", '), 400, "not valid JSON")
+
+
+def test_malformed_json_that_vipps_signed_is_kept_quarantined_and_answered_200(registered):
+    """A 4xx would make Vipps hold back the payment's later events; the bad one is set aside instead."""
+    response = deliver(f'{{"msn": "{registered.msn}", "name": '.encode())
+    assert response.status_code == 200 and response.json()["outcome"] == "quarantined"
+    delivery = only_delivery()
+    assert delivery.outcome == Outcome.QUARANTINED and "not valid JSON" in delivery.reason
+    assert delivery.sales_unit == registered
+    assert webhook_deliveries_file() == 0 and not WebhookEvent.objects.exists()
+
+
+def test_malformed_json_with_a_signature_that_does_not_verify_is_refused(registered):
+    assert_rejected(deliver(f'{{"msn": "{registered.msn}", "name": '.encode(), secret="wrong"), 401, "signature")
 
 
 def test_an_unknown_msn_is_refused(registered):

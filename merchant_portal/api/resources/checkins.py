@@ -12,7 +12,8 @@ from payments.models import CheckIn
 from payments.selectors import checkins_waiting_at
 from qrcodes.models import Location
 
-from ..base import MAX_ID, FlatReadMixin, ScopedViewMixin, query_id, scoped
+from ..base import MAX_ID, FlatReadMixin, ScopedViewMixin, query_bool, query_id, scoped
+from ..fields import QueryIntegerField
 
 
 class CheckInSerializer(FlatReadMixin, serializers.ModelSerializer):
@@ -43,14 +44,14 @@ class CheckInSerializer(FlatReadMixin, serializers.ModelSerializer):
 
 
 class NextCheckInQuery(serializers.Serializer):
-    location = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The location's id.")
-    after = serializers.IntegerField(
+    location = QueryIntegerField(min_value=1, max_value=MAX_ID, help_text="The location's id.")
+    after = QueryIntegerField(
         required=False,
         min_value=0,
         max_value=MAX_ID,
         help_text="The last check-in id the till has seen: only newer ones count.",
     )
-    timeout = serializers.IntegerField(
+    timeout = QueryIntegerField(
         required=False, min_value=0, max_value=3600, help_text="Seconds to wait (capped by the server, 25 by default)."
     )
 
@@ -85,7 +86,7 @@ class CheckInViewSet(ScopedViewMixin, viewsets.ReadOnlyModelViewSet):
         location = query_id(self.request, "location")
         if location is not None:
             queryset = queryset.filter(location_id=location)
-        if self.request.query_params.get("waiting") in ("true", "1"):
+        if query_bool(self.request, "waiting"):
             queryset = queryset.filter(status=CheckIn.Status.ACTIVE, expires_at__gt=timezone.now())
         return queryset
 

@@ -10,12 +10,14 @@ from qrcodes.models import Location
 
 from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin
 from ..exceptions import Conflict
+from ..fields import StrictModelSerializer
 
 
 class SalesUnitSerializer(FlatReadMixin, serializers.ModelSerializer):
     class Meta:
         model = SalesUnit
         fields = ["id", "name", "msn", "market", "currency", "environment"]
+        read_only_fields = fields
 
 
 @extend_schema_view(
@@ -31,7 +33,7 @@ class SalesUnitViewSet(ScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     location_path = None
 
 
-class LocationSerializer(FlatReadMixin, serializers.ModelSerializer):
+class LocationSerializer(FlatReadMixin, StrictModelSerializer):
     sales_unit = ScopedRelatedField(model=SalesUnit, sales_unit_path="pk", location_path=None)
 
     class Meta:

@@ -19,9 +19,11 @@ from merchant_portal.tenancy.services import SECRET_FIELDS
 from payments import selectors, services
 from payments.models import CheckIn, Payment, PaymentOperation
 from qrcodes.models import Location
+from vipps.models import AMOUNT_MAX
 
 from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin, query_id
 from ..exceptions import Conflict
+from ..fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictRegexField
 from ..idempotency import HEADER
 
 
@@ -69,7 +71,7 @@ class PaymentCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    phone_number = serializers.RegexField(
+    phone_number = StrictRegexField(
         r"^[0-9]{10,15}$", required=False, help_text="Country code first, digits only, e.g. 4791234567."
     )
     sales_unit = ScopedRelatedField(
@@ -88,9 +90,9 @@ class PaymentCreateSerializer(serializers.Serializer):
         defer=UNIT_SECRETS,
         required=False,
     )
-    amount = serializers.IntegerField(min_value=1, help_text="In minor units (øre, cents).")
-    description = serializers.CharField(min_length=3, max_length=100)
-    auto_capture = serializers.BooleanField(
+    amount = StrictIntegerField(min_value=1, max_value=AMOUNT_MAX, help_text="In minor units (øre, cents).")
+    description = StrictCharField(min_length=3, max_length=100)
+    auto_capture = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="Default: the location's payment rule."
     )
 
@@ -113,7 +115,7 @@ class OperationSerializer(FlatReadMixin, serializers.ModelSerializer):
 
 
 class AmountSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, help_text="In minor units.")
+    amount = StrictIntegerField(min_value=1, max_value=AMOUNT_MAX, help_text="In minor units.")
 
 
 class EventSerializer(serializers.Serializer):

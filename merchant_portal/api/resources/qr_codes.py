@@ -13,6 +13,7 @@ from qrcodes.models import Location, QrCode, QrSheet
 
 from ..base import FlatReadMixin, ScopedRelatedField, ScopedViewMixin, query_id
 from ..exceptions import PROBLEM_CONTENT_TYPE, Conflict
+from ..fields import StrictCharField, StrictChoiceField, StrictModelSerializer
 from ..schema import Problem
 
 
@@ -20,9 +21,9 @@ def _location_field(**kwargs):
     return ScopedRelatedField(model=Location, sales_unit_path="sales_unit", location_path="pk", **kwargs)
 
 
-class QrCodeSerializer(FlatReadMixin, serializers.ModelSerializer):
+class QrCodeSerializer(FlatReadMixin, StrictModelSerializer):
     location = _location_field()
-    merchant_qr_id = serializers.CharField(
+    merchant_qr_id = StrictCharField(
         required=False, max_length=64, help_text="Leave out for a readable id made from the location's name."
     )
 
@@ -140,7 +141,7 @@ class QrSheetRequestSerializer(serializers.Serializer):
         model=SalesUnit, sales_unit_path="pk", location_path=None, required=False, help_text="Every location."
     )
     location = _location_field(required=False, help_text="One location (instead of `sales_unit`).")
-    layout = serializers.ChoiceField(choices=QrSheet.Layout.choices, default=QrSheet.Layout.TWELVE)
+    layout = StrictChoiceField(choices=QrSheet.Layout.choices, default=QrSheet.Layout.TWELVE)
 
     def validate(self, attrs):
         if bool(attrs.get("sales_unit")) == bool(attrs.get("location")):
