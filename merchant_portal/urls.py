@@ -5,6 +5,7 @@ from django.urls import include, path
 from merchant_portal.audit.views import AuditLogView
 from merchant_portal.core.views import healthz
 from merchant_portal.tenancy import views as tenancy_views
+from merchant_portal.tenancy.forms import LoginForm
 
 merchant_patterns = [
     path("", include("merchant_portal.tenancy.urls")),
@@ -20,7 +21,11 @@ urlpatterns = [
     path("merchants/", tenancy_views.merchant_switch, name="merchant_switch"),
     path("language/", tenancy_views.language_set, name="language_set"),
     path("m/<slug:merchant_slug>/", include(merchant_patterns)),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

@@ -207,7 +207,16 @@ def pos_checkin_fetch(event):
 
 
 def pos_checkin_apply(event, prepared) -> None:
+    from webhooks_app.services import pos_merchant_id_learn
+
     location, customer_token = prepared
+    # MobilePay found a customer at this PosId with our credentials: the notification was real, so its
+    # MerchantId is the sales unit's (the first one confirmed is kept; a mismatch was refused at the door).
+    merchant_id = jsonbody.loads(event.body).get("MerchantId")
+    if isinstance(merchant_id, str) and not pos_merchant_id_learn(
+        sales_unit_id=location.sales_unit_id, merchant_id=merchant_id
+    ):
+        raise Discard("The notification's MerchantId is not the one this sales unit's PoS notifications carry.")
     checkin_create(
         location=location,
         pos_id=location.mobilepay_pos_id.lower(),

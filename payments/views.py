@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 
+from merchant_portal.core.validators import ascii_id
 from merchant_portal.tenancy.roles import Perm
 from merchant_portal.tenancy.scoping import MerchantMixin, ScopedObjectMixin
 from qrcodes.models import Location
@@ -128,7 +129,8 @@ class PaymentCreateView(MerchantMixin, FormView):
         if not pk:
             return None
         queryset = CheckIn.objects.for_merchant(self.request.merchant).select_related("sales_unit", "location")
-        return get_object_or_404(queryset, pk=pk) if str(pk).isdigit() else None
+        pk = ascii_id(pk)
+        return get_object_or_404(queryset, pk=pk) if pk is not None else None
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "merchant": self.request.merchant, "checkin": self.checkin}

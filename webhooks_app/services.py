@@ -18,6 +18,7 @@ from django.utils import timezone
 from merchant_portal.audit.services import log_action
 from merchant_portal.core import jsonbody
 from merchant_portal.core.jsonbody import BodyError
+from merchant_portal.core.validators import control_character
 from merchant_portal.tenancy.models import Merchant, SalesUnit
 from vipps import VippsError
 from vipps.masking import mask_json
@@ -249,6 +250,13 @@ def _freshness() -> Freshness:
     )
 
 
+def _only(sales_unit_ids) -> int | None:
+    """The sales unit a refused hit is shown to: only when its MSN names exactly one. An MSN is unique per Vipps
+    environment, so two merchants' units (test and production) can share it, and neither may see the other's."""
+    ids = set(sales_unit_ids)
+    return ids.pop() if len(ids) == 1 else None
+
+
 def webhook_delivery_receive(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> Receipt:
     """Verify and store one Vipps delivery. Only database work: processing is picked up from the stored row.
 
@@ -275,9 +283,9 @@ def webhook_delivery_receive(*, body: bytes, headers: Mapping[str, str], remote_
     url = webhook_url()
     candidates = _secrets_for(msn, url)
     if not candidates:
-        known = SalesUnit.objects.filter(msn=msn).values_list("pk", flat=True).first()
+        known = list(SalesUnit.objects.filter(msn=msn).values_list("pk", flat=True)[:2])
         reason = "no registration of this MSN at this URL" if known else "unknown MSN"
-        return _reject(status=400 if known is None else 401, reason=reason, sales_unit_id=known, **hit)
+        return _reject(status=401 if known else 400, reason=reason, sales_unit_id=_only(known), **hit)
     freshness = _freshness()
     try:
         try:
@@ -288,7 +296,7 @@ def webhook_delivery_receive(*, body: bytes, headers: Mapping[str, str], remote_
             candidates = _secrets_for(msn, url, fresh=True) or candidates  # a secret just registered
             sales_unit_id = verify(url=url, body=body, headers=headers, candidates=candidates, freshness=freshness)
     except SignatureError as exc:
-        return _reject(status=401, reason=str(exc), sales_unit_id=candidates[0][0], **hit)
+        return _reject(status=401, reason=str(exc), sales_unit_id=_only({unit for unit, _ in candidates}), **hit)
     if classified is None:
         return _store_quarantined(sales_unit_id=sales_unit_id, reason=problem, **hit)
     return _store(sales_unit_id=sales_unit_id, classified=classified, **hit)
@@ -301,26 +309,29 @@ POS_FIELDS = {
     "MerchantId": (re.compile(GUID), "a GUID"),
     "MerchantBrandId": (re.compile(r"(MPPOS|POSDK|POSFI)[A-Za-z0-9]{5}"), "MPPOSXXXXX, POSDKXXXXX or POSFIXXXXX"),
     "MerchantLocationId": (re.compile(r"[A-Za-z0-9]{5}"), "exactly 5 letters or digits"),
-    "MerchantPosId": (
-        re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]{1,36}"),
-        "1 to 36 characters, without control characters",
-    ),
+    "MerchantPosId": (re.compile(r".{1,36}", re.DOTALL), "1 to 36 characters, without control characters"),
     "PosId": (re.compile(GUID), "a GUID"),
 }
 
 
 def _pos_merchant_matches(*, sales_unit_id: int, merchant_id: str) -> bool:
-    """Trust on first use: the first routed notification names the sales unit's MobilePay MerchantId."""
-    merchant_id = merchant_id.lower()
+    """A notification must name the MobilePay MerchantId the sales unit is known by, once it is known. It is
+    learnt only from a notification that MobilePay confirmed (pos_merchant_id_learn): the endpoint is
+    unauthenticated, so a forged first notification must not be able to lock the real one out."""
     known = PosMerchantId.objects.filter(sales_unit_id=sales_unit_id).values_list("merchant_id", flat=True).first()
-    if known is None:
-        try:
-            with transaction.atomic():
-                PosMerchantId.objects.create(sales_unit_id=sales_unit_id, merchant_id=merchant_id)
-            return True
-        except IntegrityError:  # a concurrent first notification
-            known = PosMerchantId.objects.get(sales_unit_id=sales_unit_id).merchant_id
-    return known == merchant_id
+    return known is None or known == merchant_id.lower()
+
+
+def pos_merchant_id_learn(*, sales_unit_id: int, merchant_id: str) -> bool:
+    """Record the MerchantId of a notification whose check-in MobilePay confirmed (its check-in lookup, made with
+    our own credentials, found a customer at that PosId). False when another one is already known."""
+    merchant_id = merchant_id.lower()
+    try:
+        with transaction.atomic():
+            PosMerchantId.objects.get_or_create(sales_unit_id=sales_unit_id, defaults={"merchant_id": merchant_id})
+    except IntegrityError:  # a concurrent first confirmation
+        pass
+    return PosMerchantId.objects.filter(sales_unit_id=sales_unit_id, merchant_id=merchant_id).exists()
 
 
 def pos_notification_receive(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> Receipt:
@@ -340,7 +351,9 @@ def pos_notification_receive(*, body: bytes, headers: Mapping[str, str], remote_
     problems = [
         f"{name} must be {rule}"
         for name, (pattern, rule) in POS_FIELDS.items()
-        if not isinstance(payload.get(name), str) or not pattern.fullmatch(payload[name])
+        if not isinstance(payload.get(name), str)
+        or not pattern.fullmatch(payload[name])
+        or control_character(payload[name]) is not None
     ]
     if problems:
         return _reject(status=400, reason="; ".join(problems), **hit)

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime
+from datetime import date, datetime
 from http import HTTPStatus
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
+from merchant_portal.core.validators import ascii_id
 from merchant_portal.tenancy.models import SalesUnit
 from merchant_portal.tenancy.roles import Perm
 from merchant_portal.tenancy.scoping import MerchantMixin, ScopedObjectMixin
@@ -25,6 +26,8 @@ from . import selectors, services
 from .models import WebhookDelivery, WebhookEvent
 
 NEEDED_TYPES = {t for group in ev.REGISTRATION_GROUPS for t in group}
+# A local time from the replay form; years far out overflow the conversion to UTC (SQLite) and mean nothing here.
+REPLAY_SINCE_MIN, REPLAY_SINCE_MAX = date(2000, 1, 1), date(2999, 12, 31)
 
 # Public endpoints ---------------------------------------------------------------------------------------------
 
@@ -149,11 +152,14 @@ class WebhookEventListView(MerchantMixin, ListView):
 
     def get_queryset(self):
         get = self.request.GET
+        # Filters typed into the URL: a value that is not one of the choices is no filter, never a query.
+        event_type = get.get("type", "")
+        status = get.get("status", "")
         return selectors.events_for_merchant(
             merchant=self.request.merchant,
-            event_type=get.get("type", ""),
-            status=get.get("status", ""),
-            sales_unit_id=get.get("sales_unit", "") if get.get("sales_unit", "").isdigit() else "",
+            event_type=event_type if event_type in selectors.event_types() else "",
+            status=status if status in WebhookEvent.Status.values else "",
+            sales_unit_id=ascii_id(get.get("sales_unit", "")) or "",
         )
 
     def get_context_data(self, **kwargs):
@@ -220,8 +226,11 @@ class WebhookEventReplayFailedView(MerchantMixin, View):
 
     def post(self, request, *args, **kwargs):
         try:
-            since = timezone.make_aware(datetime.fromisoformat(request.POST.get("since", "")))
-        except ValueError:
+            since = datetime.fromisoformat(request.POST.get("since", ""))
+            if since.tzinfo is not None or not REPLAY_SINCE_MIN <= since.date() <= REPLAY_SINCE_MAX:
+                raise ValueError(since)
+            since = timezone.make_aware(since)
+        except (ValueError, OverflowError):
             messages.error(request, gettext("Give the time from which to replay failed and quarantined events."))
         else:
             count = services.webhook_events_replay(merchant=request.merchant, since=since, actor=request.user)

@@ -43,3 +43,11 @@ guid_validator = RegexValidator(
     r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z",
     _("Write the id as a GUID: 8-4-4-4-12 hex digits, e.g. 1f3e4a5b-0c1d-4e2f-9a8b-7c6d5e4f3a2b."),
 )
+
+
+def ascii_id(value) -> int | None:
+    """An id typed into a URL or a hidden field: 1 to 18 ASCII digits, or None. `str.isdigit()` also takes "²"
+    and "٣", which the database then refuses, and a 20-digit number overflows SQLite's INTEGER."""
+    if isinstance(value, str) and 0 < len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)
+    return None

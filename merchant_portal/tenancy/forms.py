@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -87,3 +88,18 @@ class MemberRoleForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=[("", "")] + list(settings.LANGUAGES), required=False)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form, with the username's length enforced: Django only sets `maxlength` on the input, so a
+    longer name reached authenticate() and django-axes, whose attempt log holds 255 characters (a 500 on
+    PostgreSQL). No such username exists, so it is the ordinary "wrong username or password" answer."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > self.fields["username"].max_length or "\x00" in username:
+            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login", params=self._params())
+        return username
+
+    def _params(self) -> dict:
+        return {"username": self.username_field.verbose_name}

@@ -10,7 +10,7 @@ from django.urls import reverse
 from payments.models import CheckIn
 from tests.webhooks_app.helpers import location
 from webhooks_app import services
-from webhooks_app.models import WebhookDelivery, WebhookEvent
+from webhooks_app.models import PosMerchantId, WebhookDelivery, WebhookEvent
 
 POS_ID = "7e6acbde-345e-4641-b2f4-d8df0f3a5147"
 
@@ -87,5 +87,7 @@ def test_a_pos_check_in_reaches_the_console_once_even_when_mobilepay_retries(liv
     checkin = CheckIn.objects.get()
     assert (checkin.location, checkin.source, checkin.pos_id) == (loc, "mobilepay_pos", POS_ID)
     assert checkin.customer_token == pos.checkin.customer_token
+    # MobilePay confirmed the check-in: from now on notifications for this sales unit must carry its MerchantId.
+    assert PosMerchantId.objects.get(sales_unit=sandbox_unit).merchant_id == pos.merchant_id.lower()
     assert pos.poll_violations == 0 and pos.polls == 2
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}

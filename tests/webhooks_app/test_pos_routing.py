@@ -48,19 +48,28 @@ def test_each_notification_lands_only_at_the_location_whose_pos_id_it_names(two_
     assert units == {ACME_POS: acme_loc.sales_unit, OTHER_POS: other_loc.sales_unit}
 
 
-def test_a_merchant_id_that_is_not_the_one_first_seen_for_the_sales_unit_is_refused(two_merchants):
+def test_a_forged_first_notification_teaches_nothing_and_a_confirmed_merchant_id_is_then_required(two_merchants):
     acme_loc, _ = two_merchants
-    assert notify(notification()).status_code == 200
-    assert PosMerchantId.objects.get(sales_unit=acme_loc.sales_unit).merchant_id == ACME_MERCHANT
+    # The endpoint is unauthenticated: a first notification, forged or not, must not fix the MerchantId.
+    assert notify(notification(MerchantId=OTHER_MERCHANT)).status_code == 200
+    assert not PosMerchantId.objects.exists()
+    # Learnt once MobilePay confirmed a check-in at that PosId (pos_checkin_apply); a second one is not taken.
+    unit_id = acme_loc.sales_unit_id
+    assert services.pos_merchant_id_learn(sales_unit_id=unit_id, merchant_id=ACME_MERCHANT.upper())
+    assert not services.pos_merchant_id_learn(sales_unit_id=unit_id, merchant_id=OTHER_MERCHANT)
+    assert PosMerchantId.objects.get(sales_unit_id=unit_id).merchant_id == ACME_MERCHANT
+    received = WebhookDelivery.objects.filter(outcome="received").count()
     response = notify(notification(MerchantId=OTHER_MERCHANT))
     assert response.status_code == 409 and "MerchantId" in response.json()["reason"]
     assert response["Content-Type"] == "application/problem+json"
-    assert WebhookDelivery.objects.filter(outcome="received").count() == 1
+    assert WebhookDelivery.objects.filter(outcome="received").count() == received
     # The same merchant, whatever the letter case of its GUID, is still accepted.
     assert notify(notification(MerchantId=ACME_MERCHANT.upper())).status_code == 200
 
 
-@pytest.mark.parametrize("value", ["Till\n1", "Till\x001", "\r", "Till 1\n", "\x7f", "a\u2028b", ""])
+@pytest.mark.parametrize(
+    "value", ["Till\n1", "Till\x001", "\r", "Till 1\n", "\x7f", "a\u2028b", "", "Till\u202e1", "Till\u200b1", "x" * 37]
+)
 def test_control_characters_in_merchant_pos_id_are_refused(two_merchants, value):
     response = notify(notification(MerchantPosId=value))
     reason = response.json()["reason"]
