@@ -212,7 +212,7 @@ def pos_checkin_apply(event, prepared) -> None:
     location, customer_token = prepared
     # MobilePay found a customer at this PosId with our credentials: the notification was real, so its
     # MerchantId is the sales unit's (the first one confirmed is kept; a mismatch was refused at the door).
-    merchant_id = jsonbody.loads(event.body).get("MerchantId")
+    merchant_id = jsonbody.loads(event.body).get("MerchantId") if event is not None else None
     if isinstance(merchant_id, str) and not pos_merchant_id_learn(
         sales_unit_id=location.sales_unit_id, merchant_id=merchant_id
     ):
