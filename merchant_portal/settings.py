@@ -240,6 +240,8 @@ FORMAT_MODULE_PATH = ["merchant_portal.formats"]
 TIME_ZONE = env("TIME_ZONE")
 USE_I18N = True
 USE_TZ = True
+# People read "1 141" (nb, fi), "1.141" (da), "1,141" (en); numbers for machines go through |machine (README).
+USE_THOUSAND_SEPARATOR = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -283,6 +285,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["merchant_portal.api.schema.only_versioned_endpoints"],
+    "GET_LIB_DOC_EXCLUDES": "merchant_portal.api.schema.lib_doc_excludes",
     "ENUM_NAME_OVERRIDES": {
         "QrCodeKindEnum": "qrcodes.models.QrCode.Kind",
         "OperationKindEnum": "payments.models.PaymentOperation.Kind",
@@ -368,11 +371,25 @@ VIPPS_CALL_LOG_RETENTION_DAYS = env("VIPPS_CALL_LOG_RETENTION_DAYS")
 # Create, capture, cancel and refund calls per payment reference and minute that Vipps allows (CONTRACTS §4.11).
 PAYMENTS_MODIFICATIONS_PER_MINUTE = env("PAYMENTS_MODIFICATIONS_PER_MINUTE")
 
+# One format in every process (celery.py hands the workers and beat this configuration too), stamped in
+# TIME_ZONE with its offset; `make run` gives honcho the same zone for its prefix.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "merchant_portal.logs.ZonedFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "time_zone": TIME_ZONE,
+        }
+    },
+    "filters": {
+        "routine_tasks": {
+            "()": "merchant_portal.logs.RoutineTasks",
+            "beat_schedule": CELERY_BEAT_SCHEDULE,
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["routine_tasks"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
     # WeasyPrint reports every page it paints at INFO.
     "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},

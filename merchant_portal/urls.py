@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from merchant_portal.audit.views import AuditLogView
 from merchant_portal.core.views import healthz
@@ -42,5 +44,7 @@ urlpatterns = [
     path("hooks/", include("webhooks_app.public_urls")),
     path("api/", include("merchant_portal.api.urls")),
     path("healthz", healthz, name="healthz"),
+    # Browsers and feed readers ask for /favicon.ico whatever the page links.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True), name="favicon"),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from merchant_portal.core.validators import control_character, no_control_characters
 
 from .models import Payment, PaymentRule
+from .status import MerchantStatus
 
 MAX_MAJOR = Decimal("650000.00")  # Vipps' largest amount, 65,000,000 minor units
 # Plain decimals only: Decimal() also reads "NaN", "sNaN", "Infinity", "1e30" and non-ASCII digits, none of
@@ -40,7 +41,13 @@ def parse_plain_decimal(text: str) -> Decimal | None:
 
 
 class PlainDecimalField(forms.DecimalField):
-    """A DecimalField that reads only digits with a decimal point or comma: no exponent, NaN or Infinity."""
+    """A DecimalField that reads only digits with a decimal point or comma: no exponent, NaN or Infinity.
+
+    A text box, not <input type=number>: Chromium with a Norwegian, Danish or Finnish locale read a typed
+    "120,50" in a number box as 12050, a hundred times the amount. Here the comma and the point both mean the
+    decimal separator, and `inputmode` still opens the number pad with a separator on a tablet at the till."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
     default_error_messages = {"invalid": _("Write the amount with digits and at most two decimals, e.g. 49.90.")}
 
@@ -60,15 +67,26 @@ def _major_field(label, required: bool = True, **kwargs) -> forms.DecimalField:
         min_value=Decimal("0.01"),
         max_value=MAX_MAJOR,
         decimal_places=2,
-        # A tablet at the till then opens its number pad with a decimal separator.
-        widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
         **kwargs,
     )
 
 
 def _token_field() -> forms.CharField:
     # One per rendered form: a double submit of the same form is the same request.
-    return forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, max_length=64)
+    return forms.CharField(
+        widget=forms.HiddenInput,
+        initial=lambda: uuid.uuid4().hex,
+        max_length=64,
+        validators=[no_control_characters],  # stored with the operation; PostgreSQL refuses a NUL in text
+    )
+
+
+class TickedCheckbox(forms.CheckboxInput):
+    """Ticked only by what a browser sends for a ticked box ("on"): Django's own reads any other text, "0" and
+    "off" included, as ticked, which is too loose for a confirmation."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name) == "on"
 
 
 class PaymentRequestForm(forms.Form):
@@ -98,14 +116,29 @@ class PaymentRequestForm(forms.Form):
     )
     request_token = _token_field()
 
-    def __init__(self, *args, merchant, checkin=None, **kwargs):
+    def __init__(self, *args, merchant, checkin=None, earlier=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.checkin = checkin
+        self.checkin, self.earlier = checkin, earlier
+        if earlier is not None:
+            # Only offered (and required) when the check-in already has a payment in flight or paid.
+            self.fields["allow_second_payment"] = forms.BooleanField(
+                label=gettext("Yes, ask this customer for a second payment"), required=False, widget=TickedCheckbox
+            )
         self.fields["sales_unit"].queryset = merchant.sales_units.order_by("name")
         if checkin is not None:
             del self.fields["sales_unit"], self.fields["phone_number"]
         else:
             self.fields["phone_number"].required = True
+
+    def clean(self):
+        data = super().clean()
+        if self.earlier is not None and not data.get("allow_second_payment"):
+            from .services import payment_request_key, second_payment_warning
+
+            key = payment_request_key(sales_unit_id=self.earlier.sales_unit_id, request_token=data.get("request_token"))
+            if self.earlier.idempotency_key != key:  # the same form again (a double submit) is the same payment
+                self.add_error("allow_second_payment", second_payment_warning(payment=self.earlier))
+        return data
 
     def clean_phone_number(self) -> str:
         value = self.cleaned_data.get("phone_number", "").strip().lstrip("+")
@@ -164,8 +197,53 @@ class OperationForm(forms.Form):
         return to_minor(value) if value is not None else None
 
 
+class RefundForm(OperationForm):
+    """The amount starts empty: "everything" is a choice of its own, never a pre-filled box."""
+
+    EVERYTHING, PART = "all", "part"
+    scope = forms.ChoiceField(widget=forms.RadioSelect, required=False)
+    amount = _major_field(_("Refund amount"), required=False)
+
+    def __init__(self, *args, everything: int, currency: str, **kwargs):
+        from merchant_portal.core.i18n import format_money
+
+        super().__init__(*args, **kwargs)
+        self.everything = everything
+        self.fields["scope"].choices = [
+            (
+                self.EVERYTHING,
+                gettext("Refund everything: %(amount)s") % {"amount": format_money(everything, currency)},
+            ),
+            (self.PART, gettext("Refund part of it")),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        scope, amount = data.get("scope"), data.get("amount")
+        if scope == self.EVERYTHING and amount is not None:
+            raise forms.ValidationError(
+                gettext("Choose either “Refund everything” or an amount, not both."), code="ambiguous"
+            )
+        if scope == self.EVERYTHING:
+            data["amount"] = self.everything
+        elif amount is None and "amount" not in self.errors:
+            raise forms.ValidationError(
+                gettext("Choose “Refund everything” or give the amount to refund."), code="required"
+            )
+        return data
+
+
 class PaymentFilterForm(forms.Form):
-    state = forms.ChoiceField(label=_("State"), choices=[("", _("Any state")), *Payment.State.choices], required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any status")), *MerchantStatus.choices], required=False
+    )
+    # Vipps' own state: kept for links that filter on it, not offered in the bar (the status says it better).
+    state = forms.ChoiceField(
+        label=_("State"),
+        choices=[("", _("Any state")), *Payment.State.choices],
+        required=False,
+        widget=forms.HiddenInput,
+    )
     location = forms.ModelChoiceField(label=_("Location"), queryset=None, required=False, empty_label=_("Any location"))
     date_from = forms.DateField(
         label=_("From"),
@@ -191,7 +269,9 @@ class PaymentFilterForm(forms.Form):
         from qrcodes.models import Location
 
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.for_merchant(merchant).order_by("name")
+        self.fields["location"].queryset = (
+            Location.objects.for_merchant(merchant).select_related("sales_unit").order_by("name", "sales_unit__name")
+        )
 
 
 class PaymentRuleForm(forms.ModelForm):

@@ -155,12 +155,34 @@ class Payment(models.Model):
         return f"Payment {self.reference}"
 
     @property
+    def merchant_status(self):
+        """What a merchant calls the state (payments.status): Vipps' state, the amounts and the sending."""
+        from .status import merchant_status
+
+        return merchant_status(self)
+
+    @property
     def status_display(self) -> str:
-        """What a person reads as the state: Vipps' state once it has the request, else how the sending went
-        (a refused request never waits for the customer)."""
-        if self.sending != self.Sending.SENT:
-            return self.get_sending_display()
-        return self.get_state_display()
+        return self.merchant_status.label
+
+    @property
+    def customer_display(self) -> str:
+        """The customer as staff may see them: the masked phone number when it is known, never the token."""
+        if self.customer_label and self.customer_label != "check-in":
+            return self.customer_label
+        if self.checkin_id and self.checkin.phone_masked:
+            return self.checkin.phone_masked
+        return str(_("The checked-in customer"))
+
+    @property
+    def cancellable(self) -> int:
+        """What a cancel would release: the whole request before the customer answered, else what is authorized
+        and not captured (0 when a cancel is not possible)."""
+        if self.sending != self.Sending.SENT or self.is_final or self.cancelled_amount:
+            return 0
+        if self.state == self.State.CREATED:
+            return self.amount
+        return self.capturable
 
     @property
     def error_display(self) -> str:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ from vipps.masking import mask_phone
 from vipps.models import AMOUNT_MAX, PHONE_RE
 from webhooks_app.dispatch import Discard, Park
 
+from . import selectors
 from .models import CheckIn, Payment, PaymentOperation, PaymentRule
 
 logger = logging.getLogger(__name__)
@@ -342,6 +343,30 @@ def _vipps_receipt(receipt: dict | None) -> VippsReceipt | None:
     return VippsReceipt(order_lines=lines, currency=receipt["currency"])
 
 
+class SecondPaymentRefused(ValidationError):
+    """The check-in already has a payment in flight or paid (`earlier`); asking again needs confirming."""
+
+    def __init__(self, earlier: Payment):
+        self.earlier = earlier
+        super().__init__(second_payment_warning(payment=earlier), code="second_payment")
+
+
+def payment_request_key(*, sales_unit_id: int, request_token: str) -> str:
+    """The Idempotency-Key of a payment request: the same form (or rule, or API key) gives the same key."""
+    return f"pay-{hashlib.sha256(f'{sales_unit_id}:{request_token}'.encode()).hexdigest()[:40]}"
+
+
+def second_payment_warning(*, payment: Payment) -> str:
+    return _(
+        "This customer already has payment %(reference)s of %(amount)s (%(status)s). "
+        "Confirm that you want to ask for a second payment."
+    ) % {
+        "reference": payment.reference,
+        "amount": format_money(payment.amount, payment.currency),
+        "status": payment.merchant_status.label,
+    }
+
+
 def payment_request_create(
     *,
     sales_unit: SalesUnit,
@@ -354,9 +379,13 @@ def payment_request_create(
     location: Location | None = None,
     lines: list[dict] | None = None,
     auto_capture: bool | None = None,
+    allow_second_payment: bool = False,
 ) -> Payment:
     """Save a payment request and queue it for Vipps. The same `request_token` (a form's, or a check-in's for
-    a rule) gives back the same payment: a double submit sends one push message."""
+    a rule) gives back the same payment: a double submit sends one push message.
+
+    A check-in that already has a payment in flight or paid (payments.status.ACTIVE_OR_PAID) is asked again
+    only with `allow_second_payment`; otherwise SecondPaymentRefused names the earlier payment."""
     if (checkin is None) == (not phone_number):
         raise ValidationError(_("Ask a checked-in customer or a phone number, not both."))
     if checkin is not None:
@@ -377,10 +406,27 @@ def payment_request_create(
         auto_capture = bool(rule and rule.auto_capture)
     # A second request with the same token (a double submit) fails this key's unique constraint and gets the
     # first payment back; no read ahead of the insert, so the common case costs no extra query.
-    key = f"pay-{hashlib.sha256(f'{sales_unit.pk}:{request_token}'.encode()).hexdigest()[:40]}"
+    key = payment_request_key(sales_unit_id=sales_unit.pk, request_token=request_token)
     now = timezone.now()
     try:
         with transaction.atomic():
+            if checkin is not None:
+                # Two tills asking one customer at once: the second waits on the check-in's row lock and then
+                # sees the first. One query: the lock and the latest active payment's id and key.
+                active = selectors.checkin_active_payments(checkin=checkin).order_by("-id")
+                [(earlier_id, earlier_key)] = (
+                    CheckIn.objects.select_for_update(of=("self",))
+                    .filter(pk=checkin.pk)
+                    .annotate(
+                        earlier_id=Subquery(active.values("pk")[:1]),
+                        earlier_key=Subquery(active.values("idempotency_key")[:1]),
+                    )
+                    .values_list("earlier_id", "earlier_key")
+                )
+                if earlier_id is not None and earlier_key == key:
+                    return Payment.objects.get(pk=earlier_id)  # the same request again (a double submit)
+                if earlier_id is not None and not allow_second_payment:
+                    raise SecondPaymentRefused(Payment.objects.defer("customer").get(pk=earlier_id))
             payment = Payment.objects.create(
                 merchant_id=sales_unit.merchant_id,
                 sales_unit=sales_unit,
@@ -719,38 +765,7 @@ def payment_operation_request(
         existing = locked.operations.filter(request_token=request_token).first()
         if existing is not None:
             return existing
-        pending = locked.operations.filter(status=PaymentOperation.Status.PENDING)
-        pending_sum = {k: sum(o.amount for o in pending if o.kind == k) for k in PaymentOperation.Kind.values}
-        Kind = PaymentOperation.Kind
-        if kind == Kind.CAPTURE:
-            if locked.state != Payment.State.AUTHORIZED:
-                raise ValidationError(_("Only an authorized payment can be captured."))
-            if any(o.kind == Kind.CANCEL for o in pending) or locked.cancelled_amount:
-                raise ValidationError(_("The payment is cancelled."))
-            left = locked.capturable - pending_sum[Kind.CAPTURE]
-            if not 0 < amount <= left:
-                raise ValidationError(
-                    _("You can capture at most %(amount)s.") % {"amount": _major(left, locked.currency)}
-                )
-        elif kind == Kind.REFUND:
-            left = locked.refundable - pending_sum[Kind.REFUND]
-            if not 0 < amount <= left:
-                raise ValidationError(
-                    _("You can refund at most %(amount)s (what is captured).")
-                    % {"amount": _major(left, locked.currency)}
-                )
-        elif kind == Kind.CANCEL:
-            amount = 0
-            if locked.state not in (Payment.State.CREATED, Payment.State.AUTHORIZED) or locked.cancelled_amount:
-                raise ValidationError(_("This payment cannot be cancelled."))
-            if locked.sending != Payment.Sending.SENT:
-                raise ValidationError(_("The payment request has not reached Vipps yet."))
-            if pending.filter(kind__in=[Kind.CAPTURE, Kind.CANCEL]).exists():
-                raise ValidationError(_("Wait until the capture on its way is done."))
-            if locked.state == Payment.State.AUTHORIZED and locked.capturable == 0:
-                raise ValidationError(_("Nothing is left to cancel: refund the captured amount instead."))
-        else:
-            raise ValidationError(_("Unknown operation %(kind)s.") % {"kind": kind})
+        amount = _operation_checked(locked, kind=kind, amount=amount)
         try:
             with transaction.atomic():
                 operation = PaymentOperation.objects.create(
@@ -775,6 +790,54 @@ def payment_operation_request(
 
     execute_payment_operation.delay_on_commit(operation.pk)
     return operation
+
+
+def _operation_checked(payment: Payment, *, kind: str, amount: int) -> int:
+    """The amount a capture, refund or cancel of `payment` would move (0 for a cancel), counting operations
+    still on their way; ValidationError with the reason when the payment does not allow it."""
+    pending = list(payment.operations.filter(status=PaymentOperation.Status.PENDING))
+    pending_sum = {k: sum(o.amount for o in pending if o.kind == k) for k in PaymentOperation.Kind.values}
+    Kind = PaymentOperation.Kind
+    if kind == Kind.CAPTURE:
+        if payment.state != Payment.State.AUTHORIZED:
+            raise ValidationError(_("Only an authorized payment can be captured."))
+        if any(o.kind == Kind.CANCEL for o in pending) or payment.cancelled_amount:
+            raise ValidationError(_("The payment is cancelled."))
+        left = payment.capturable - pending_sum[Kind.CAPTURE]
+        if not 0 < amount <= left:
+            raise ValidationError(_("You can capture at most %(amount)s.") % {"amount": _major(left, payment.currency)})
+    elif kind == Kind.REFUND:
+        left = payment.refundable - pending_sum[Kind.REFUND]
+        if not 0 < amount <= left:
+            raise ValidationError(
+                _("You can refund at most %(amount)s (what is captured).") % {"amount": _major(left, payment.currency)}
+            )
+    elif kind == Kind.CANCEL:
+        amount = 0
+        if payment.state not in (Payment.State.CREATED, Payment.State.AUTHORIZED) or payment.cancelled_amount:
+            raise ValidationError(_("This payment cannot be cancelled."))
+        if payment.sending != Payment.Sending.SENT:
+            raise ValidationError(_("The payment request has not reached Vipps yet."))
+        if any(o.kind in (Kind.CAPTURE, Kind.CANCEL) for o in pending):
+            raise ValidationError(_("Wait until the capture on its way is done."))
+        if payment.state == Payment.State.AUTHORIZED and payment.capturable == 0:
+            raise ValidationError(_("Nothing is left to cancel: refund the captured amount instead."))
+    else:
+        raise ValidationError(_("Unknown operation %(kind)s.") % {"kind": kind})
+    return amount
+
+
+def payment_operation_check(*, payment: Payment, kind: str, amount: int) -> int:
+    """payment_operation_request's checks without saving anything (the confirmation page asks first)."""
+    return _operation_checked(payment, kind=kind, amount=amount)
+
+
+def payment_operation_left(*, payment: Payment, kind: str) -> int:
+    """What is left to capture or refund, less what operations on their way already ask for."""
+    pending = payment.operations.filter(status=PaymentOperation.Status.PENDING, kind=kind)
+    asked = sum(o.amount for o in pending)
+    total = payment.capturable if kind == PaymentOperation.Kind.CAPTURE else payment.refundable
+    return max(0, total - asked)
 
 
 def _major(value: int, currency: str) -> str:

@@ -3,15 +3,15 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 
+from merchant_portal.core.i18n import machine_amount
 from merchant_portal.core.validators import ascii_id
 from merchant_portal.tenancy.roles import Perm
 from merchant_portal.tenancy.scoping import MerchantMixin, ScopedObjectMixin
@@ -19,7 +19,7 @@ from qrcodes.models import Location
 from vipps import VippsError
 
 from . import selectors, services
-from .forms import OperationForm, PaymentFilterForm, PaymentRequestForm, PaymentRuleForm
+from .forms import OperationForm, PaymentFilterForm, PaymentRequestForm, PaymentRuleForm, RefundForm
 from .models import CheckIn, Payment, PaymentOperation, PaymentRule
 
 
@@ -46,9 +46,13 @@ class CheckinConsoleView(ScopedObjectMixin, DetailView):
     def get_context_data(self, **kwargs):
         now = timezone.now()
         waiting = [
-            {"checkin": c, "countdown": _countdown(c, now)} for c in selectors.checkins_waiting_at(location=self.object)
+            {"checkin": c, "countdown": _countdown(c, now), "outcome": selectors.checkin_outcome(checkin=c)}
+            for c in selectors.checkins_waiting_at(location=self.object)
         ]
-        recent = selectors.checkins_recent_at(location=self.object)
+        recent = [
+            {"checkin": c, "outcome": selectors.checkin_outcome(checkin=c)}
+            for c in selectors.checkins_recent_at(location=self.object)
+        ]
         return super().get_context_data(waiting=waiting, recent=recent, now=now, **kwargs)
 
 
@@ -132,8 +136,13 @@ class PaymentCreateView(MerchantMixin, FormView):
         pk = ascii_id(pk)
         return get_object_or_404(queryset, pk=pk) if pk is not None else None
 
+    @cached_property
+    def earlier(self) -> Payment | None:
+        return selectors.checkin_active_payment(checkin=self.checkin) if self.checkin else None
+
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "merchant": self.request.merchant, "checkin": self.checkin}
+        kwargs = super().get_form_kwargs()
+        return {**kwargs, "merchant": self.request.merchant, "checkin": self.checkin, "earlier": self.earlier}
 
     def get_initial(self):
         checkin = self.checkin
@@ -146,7 +155,7 @@ class PaymentCreateView(MerchantMixin, FormView):
         return initial
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(checkin=self.checkin, now=timezone.now(), **kwargs)
+        return super().get_context_data(checkin=self.checkin, earlier=self.earlier, now=timezone.now(), **kwargs)
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -160,7 +169,13 @@ class PaymentCreateView(MerchantMixin, FormView):
                 lines=data["order_lines"] or None,
                 actor=self.request.user,
                 request_token=data["request_token"],
+                allow_second_payment=bool(data.get("allow_second_payment")),
             )
+        except services.SecondPaymentRefused as exc:
+            # Another till asked this customer after this form was shown: say which payment, ask to confirm.
+            form = self.get_form_class()(**{**self.get_form_kwargs(), "earlier": exc.earlier})
+            form.is_valid()
+            return self.form_invalid(form)
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)
@@ -174,7 +189,7 @@ class PaymentDetailView(ScopedObjectMixin, DetailView):
     context_object_name = "payment"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("sales_unit", "location", "created_by")
+        return super().get_queryset().select_related("sales_unit", "location", "created_by", "checkin")
 
     def get_context_data(self, **kwargs):
         payment = self.object
@@ -184,7 +199,10 @@ class PaymentDetailView(ScopedObjectMixin, DetailView):
             operations=operations,
             quarantined_operations=[op for op in operations if op.quarantined],
             capture_form=OperationForm(initial={"amount": f"{payment.capturable / 100:.2f}"}),
-            refund_form=OperationForm(initial={"amount": f"{payment.refundable / 100:.2f}"}),
+            refund_form=RefundForm(
+                everything=services.payment_operation_left(payment=payment, kind=PaymentOperation.Kind.REFUND),
+                currency=payment.currency,
+            ),
             cancel_form=OperationForm(),
             can_refund=self.request.membership.has_perm(REFUND_PERMISSION),
             **kwargs,
@@ -200,24 +218,35 @@ class _PaymentActionView(ScopedObjectMixin, View):
 
 
 class _OperationView(_PaymentActionView):
+    """Capture, refund and cancel move money, so each takes two posts: the payment page's form shows a
+    confirmation page (amount, customer, reference), and only its "Yes" (`confirm=yes`) saves the operation.
+    A post without it, forged or not, only shows the confirmation again."""
+
     kind = ""
     done_message = ""
+    CONFIRM = "yes"
+
+    def form(self, payment: Payment):
+        return OperationForm(self.request.POST)
 
     def post(self, request, *args, **kwargs):
         payment = self.get_object()
-        form = OperationForm(request.POST)
+        form = self.form(payment)
         if not form.is_valid():
-            messages.error(request, _("Give an amount of at least %(minimum)s.") % {"minimum": number_format("0.01")})
+            messages.error(request, " ".join(_form_errors(form)))
             return self.back()
         amount = form.cleaned_data["amount"]
         if self.kind != PaymentOperation.Kind.CANCEL and amount is None:
             messages.error(request, _("Give the amount."))
             return self.back()
         try:
+            amount = services.payment_operation_check(payment=payment, kind=self.kind, amount=amount or 0)
+            if request.POST.get("confirm") != self.CONFIRM:
+                return self.confirmation(payment, amount, form.cleaned_data["request_token"])
             services.payment_operation_request(
                 payment=payment,
                 kind=self.kind,
-                amount=amount or 0,
+                amount=amount,
                 request_token=form.cleaned_data["request_token"],
                 actor=request.user,
             )
@@ -225,6 +254,23 @@ class _OperationView(_PaymentActionView):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return self.back()
+
+    def confirmation(self, payment: Payment, amount: int, request_token: str):
+        context = {
+            "payment": payment,
+            "kind": self.kind,
+            # A cancel releases what is left; its operation row carries 0.
+            "amount": amount or payment.cancellable,
+            # The amount goes back in the form as a machine reads it (never localised).
+            "amount_field": machine_amount(amount) if amount else "",
+            "request_token": request_token,
+            "confirm": self.CONFIRM,
+        }
+        return render(self.request, "payments/operation_confirm.html", context)
+
+
+def _form_errors(form) -> list[str]:
+    return [str(error) for errors in form.errors.values() for error in errors]
 
 
 class PaymentCaptureView(_OperationView):
@@ -245,6 +291,10 @@ class PaymentRefundView(_OperationView):
     permission = REFUND_PERMISSION
     kind = PaymentOperation.Kind.REFUND
     done_message = gettext_lazy("Refund sent to Vipps.")
+
+    def form(self, payment: Payment):
+        everything = services.payment_operation_left(payment=payment, kind=self.kind)
+        return RefundForm(self.request.POST, everything=everything, currency=payment.currency)
 
 
 class PaymentRefreshView(_PaymentActionView):

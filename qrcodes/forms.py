@@ -94,7 +94,9 @@ class QrCodeEditForm(forms.Form):
 
     def __init__(self, *args, qr_code: QrCode, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.filter(sales_unit=qr_code.sales_unit_id)
+        self.fields["location"].queryset = Location.objects.filter(sales_unit=qr_code.sales_unit_id).select_related(
+            "sales_unit"
+        )
         self.fields["location"].help_text = _("Where the code hangs; only kept here, Vipps does not know it.")
 
 
@@ -107,7 +109,7 @@ class QrCodeBulkForm(forms.Form):
         validators=[no_control_characters],
     )
     category = forms.ChoiceField(
-        label=_("Category"), choices=QrCode.Category.choices, initial=QrCode.Category.VENDING, help_text=CATEGORY_HELP
+        label=_("Category"), choices=QrCode.Category.choices, initial=QrCode.Category.IN_STORE, help_text=CATEGORY_HELP
     )
 
 

@@ -24,6 +24,10 @@ LOCATION_DESCRIPTION_MAX = 36
 POS_ID_IN_USE = _("This PosId is already in use.")
 
 
+def location_label(*, name: str, sales_unit_name: str, msn: str) -> str:
+    return f"{name} · {sales_unit_name} ({msn})"
+
+
 class Location(models.Model):
     """A shop, a till or a vending machine of a sales unit: where QR codes hang and check-ins happen."""
 
@@ -55,7 +59,13 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """Two sales units may each have a "Kiosk": wherever locations are listed together, name the unit too.
+        Load `sales_unit` with the location (select_related) where many are shown."""
+        return location_label(name=self.name, sales_unit_name=self.sales_unit.name, msn=self.sales_unit.msn)
 
     def clean(self) -> None:
         self.mobilepay_pos_id = self.mobilepay_pos_id.strip().lower()

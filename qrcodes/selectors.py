@@ -37,6 +37,13 @@ def qr_codes_awaiting_vipps(queryset: QuerySet[QrCode]) -> bool:
     ).exists()
 
 
+def qr_codes_sync_progress(*, location: Location) -> dict[str, int]:
+    """How many of a location's codes Vipps has confirmed: `synced` of `total` (codes being deleted not counted)."""
+    return location.qr_codes.exclude(sync_state=QrCode.SyncState.DELETING).aggregate(
+        total=Count("pk"), synced=Count("pk", filter=Q(sync_state=QrCode.SyncState.SYNCED))
+    )
+
+
 def qr_codes_quarantined_count() -> int:
     """For /healthz: codes whose sync stopped on an error inside the portal, in the whole installation."""
     return QrCode.objects.filter(quarantined_at__isnull=False).count()

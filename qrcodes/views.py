@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,6 +26,9 @@ def _form_error(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+QR_CODES_PER_PAGE = 50
 
 
 class HtmxPartialMixin:
@@ -88,8 +92,12 @@ class LocationDetailView(HtmxPartialMixin, ScopedObjectMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         codes = selectors.qr_codes_for_location(location=self.object)
+        # Each row inlines its PNG thumbnail, so a page of every code of a big location would weigh megabytes.
+        page = Paginator(codes, QR_CODES_PER_PAGE).get_page(self.request.GET.get("page"))
         return super().get_context_data(
-            qr_codes=codes,
+            qr_codes=page.object_list,
+            page_obj=page,
+            sync_progress=selectors.qr_codes_sync_progress(location=self.object),
             polling=selectors.qr_codes_awaiting_vipps(codes),
             sheets=selectors.recent_sheets(sales_unit=self.object.sales_unit, location=self.object),
             **kwargs,

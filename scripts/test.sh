@@ -21,6 +21,7 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_pkgs+=(postgresql)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v pdftoppm >/dev/null || need_pkgs+=(poppler-utils)
 command -v zbarimg >/dev/null || need_pkgs+=(zbar-tools)
+command -v npm >/dev/null || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "Installing Debian packages: ${need_pkgs[*]}"
@@ -35,6 +36,14 @@ fi
 # --- Python packages ---------------------------------------------------------------------------------------
 say "Python environment"
 make --no-print-directory .venv/.dev-installed PYTHON="${PYTHON:-python3}" || die "installing requirements-dev.txt"
+
+# --- axe-core (npm) for the browser tests' accessibility checks (tests/browser/test_layout.py) ----------------
+AXE_VERSION=4.10.3
+AXE_INSTALLED=$("$BIN/python" -c "import json; print(json.load(open('.cache/npm/node_modules/axe-core/package.json'))['version'])" 2>/dev/null)
+if [ "$AXE_INSTALLED" != "$AXE_VERSION" ]; then
+  say "axe-core $AXE_VERSION (npm)"
+  npm install --prefix .cache/npm --no-save --no-audit --no-fund "axe-core@$AXE_VERSION" >/dev/null || die "npm install axe-core"
+fi
 
 # --- Lint --------------------------------------------------------------------------------------------------
 say "Ruff"

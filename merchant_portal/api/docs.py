@@ -4,6 +4,7 @@ import json
 
 from django.conf import settings
 from django.shortcuts import render
+from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -43,17 +44,20 @@ def api_docs(request):
                     "responses": sorted(op.get("responses", {}).items()),
                 }
             )
-    return render(
-        request,
-        "api/docs.html",
-        {
-            "info": schema["info"],
-            "operations": operations,
-            "components": schema["components"]["schemas"],
-            "keep_hours": settings.API_IDEMPOTENCY_KEEP_HOURS,
-            "throttle_rate": settings.API_THROTTLE_RATE,
-        },
-    )
+    # For POS vendors' developers, in English whatever the portal's language (so is the schema); the page says so
+    # in its lang attribute.
+    with translation.override("en"):
+        return render(
+            request,
+            "api/docs.html",
+            {
+                "info": schema["info"],
+                "operations": operations,
+                "components": schema["components"]["schemas"],
+                "keep_hours": settings.API_IDEMPOTENCY_KEEP_HOURS,
+                "throttle_rate": settings.API_THROTTLE_RATE,
+            },
+        )
 
 
 @extend_schema(exclude=True)

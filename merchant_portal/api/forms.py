@@ -41,7 +41,7 @@ class ApiKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["sales_units"].queryset = SalesUnit.objects.for_merchant(merchant).order_by("name")
         self.fields["locations"].queryset = (
-            Location.objects.for_merchant(merchant).select_related("sales_unit").order_by("name")
+            Location.objects.for_merchant(merchant).select_related("sales_unit").order_by("name", "sales_unit__name")
         )
 
 

@@ -82,3 +82,15 @@ class ApiAutoSchema(AutoSchema):
 def only_versioned_endpoints(endpoints, **kwargs):
     """The schema describes /api/v1/ only (not itself, nor the docs page)."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+def lib_doc_excludes() -> list[type]:
+    """drf-spectacular takes a view's or serializer's description from the first docstring in its MRO, stopping
+    at DRF's own classes. The portal's base classes document code for its programmers, not the API for vendors:
+    stop at them too, so a class without its own docstring has no description rather than a leaked one."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from .base import FlatReadMixin, ScopedViewMixin
+    from .idempotency import IdempotentMixin
+
+    return [*get_lib_doc_excludes(), IdempotentMixin, ScopedViewMixin, FlatReadMixin]

@@ -1,8 +1,9 @@
 import hmac
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from merchant_portal.tenancy.models import Merchant
+from qrcodes.models import Location
 
 from .models import KEY_SCHEME, ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -26,7 +27,7 @@ def api_keys_for_merchant(*, merchant: Merchant) -> QuerySet[ApiKey]:
     return (
         ApiKey.objects.for_merchant(merchant)
         .select_related("created_by", "webhook")
-        .prefetch_related("sales_units", "locations")
+        .prefetch_related("sales_units", Prefetch("locations", queryset=Location.objects.select_related("sales_unit")))
         .order_by("revoked_at", "-created_at")
     )
 

@@ -3,7 +3,8 @@ from django.views.generic import ListView
 from merchant_portal.tenancy.roles import Perm
 from merchant_portal.tenancy.scoping import MerchantMixin
 
-from .selectors import audit_entries_for_merchant
+from .forms import AuditFilterForm
+from .selectors import audit_entries_described, audit_entries_for_merchant
 
 
 class AuditLogView(MerchantMixin, ListView):
@@ -13,6 +14,11 @@ class AuditLogView(MerchantMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return audit_entries_for_merchant(
-            merchant=self.request.merchant, action_prefix=self.request.GET.get("action", "").strip()
-        )
+        self.form = AuditFilterForm(self.request.GET or None)
+        topic = self.form.cleaned_data["topic"] if self.form.is_valid() else ""
+        return audit_entries_for_merchant(merchant=self.request.merchant, topic=topic)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(form=self.form, **kwargs)
+        ctx["entries"] = audit_entries_described(entries=ctx["entries"])
+        return ctx

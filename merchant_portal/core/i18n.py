@@ -3,6 +3,7 @@
 Django translates text and formats dates and numbers per active language (its own locale formats for nb, da and
 fi). Money is formatted with Babel (CLDR data), which knows where each locale puts the currency and which
 separators it uses: "1 234,50 kr" in Norwegian, "1.234,50 kr." in Danish, "1 234,50 DKK" in Finnish.
+Numbers a machine reads are the other way round: machine_number() (the `|machine` filter) never localises.
 """
 
 from decimal import Decimal
@@ -41,6 +42,29 @@ def format_money(minor: int | None, currency: str = "", *, language: str | None 
         return format_decimal(major, format="#,##0.00", locale=locale)
     pattern = _ENGLISH_PATTERN if locale.startswith("en") else None
     return format_currency(major, currency, format=pattern, locale=locale, currency_digits=True)
+
+
+def machine_number(value: int | float | Decimal | None) -> str:
+    """A number for a machine to read (CSS lengths, SVG geometry, data-* attributes, JSON, CSV): never localised.
+
+    "67.5", never "67,5" (WeasyPrint and browsers drop a CSS length or an SVG attribute with a decimal comma) nor
+    "1 234" (USE_THOUSAND_SEPARATOR). No exponent either: "0.00001", not "1e-05". None is "" (nothing to say).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    exact = Decimal(repr(value)) if isinstance(value, float) else value
+    if not exact.is_finite():
+        raise ValueError(f"no machine reads {value!r} as a number")
+    return format(exact, "f")
+
+
+def machine_amount(minor: int) -> str:
+    """Minor units as a plain decimal in major units for machines (CSV): 24900 -> "249.00", -1000 -> "-10.00"."""
+    return machine_number(Decimal(minor).scaleb(-2))
 
 
 # The signed-in user's choice is copied from their profile into the session at login (no query per request).

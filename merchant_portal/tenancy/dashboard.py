@@ -1,5 +1,8 @@
 """The merchant dashboard: the period, the chart geometry (pure) and the assembly of the selectors' reads.
 
+The geometry is numbers for the browser: templates/tenancy/_bar_chart.html writes every one through `|machine`
+("67.5", never the "67,5" of nb, da and fi, which an SVG attribute cannot hold).
+
 A day is a calendar day in settings.TIME_ZONE (the portal's one time zone; merchants are in Norway, Denmark and
 Finland and the portal shows every time in it). "Today" is [local midnight, next local midnight).
 """
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from babel.numbers import format_percent
 from django.conf import settings
 from django.utils import formats, timezone
@@ -108,6 +112,16 @@ class BarChart:
     @property
     def empty(self) -> bool:
         return not any(bar.value for bar in self.bars)
+
+    @property
+    def tick_label_x(self) -> float:
+        """Where the y labels end (right-aligned), just left of the plot."""
+        return self.left - 6
+
+    @property
+    def axis_label_y(self) -> float:
+        """The baseline of the x labels, under the axis."""
+        return self.bottom + 16
 
 
 def nice_ceiling(value: float, *, minimum: int = 1) -> tuple[int, int]:
@@ -238,7 +252,8 @@ def _charts(*, merchant: Merchant, period: Period, currencies: list[str]) -> dic
         axis = [_hour_label(b) for b in buckets]
     else:
         labels = [formats.date_format(b, "DATE_FORMAT") for b in buckets]
-        axis = [formats.date_format(b, "MONTH_DAY_FORMAT") for b in buckets]
+        # Short under the axis ("29. nov.", "29.11.", "29 Nov"): Django's "29. november" ran into its neighbour.
+        axis = [format_skeleton("MMMd", b.date(), locale=babel_locale()) for b in buckets]
     checkins = dict.fromkeys(keys, 0)
     rows = payment_selectors.checkin_counts_by_bucket(
         merchant=merchant, start=period.start, end=period.end, step=period.step, tz=period.tz

@@ -11,7 +11,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from merchant_portal.audit.selectors import audit_entries_for_merchant
+from merchant_portal.audit.selectors import audit_entries_described, audit_entries_for_merchant
 from merchant_portal.core import i18n
 
 from . import services
@@ -62,7 +62,8 @@ class DashboardView(MerchantMixin, TemplateView):
         if self.full_page:
             ctx["member_count"] = members_for_merchant(merchant=merchant).count()
             if self.request.membership.has_perm(Perm.VIEW_AUDIT_LOG):
-                ctx["recent_activity"] = audit_entries_for_merchant(merchant=merchant)[:8]
+                recent = audit_entries_for_merchant(merchant=merchant)[:8]
+                ctx["recent_activity"] = audit_entries_described(entries=recent)
         return ctx
 
 

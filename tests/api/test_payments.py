@@ -142,7 +142,7 @@ def test_events_of_a_payment(api, shop):
     api.post(reverse("api:payment-capture", kwargs={"pk": payment.pk}), {"amount": 500}, format="json")
     events = api.get(reverse("api:payment-events", kwargs={"pk": payment.pk})).json()
     assert [event["kind"] for event in events] == ["staff"]
-    assert events[0]["title"] == "capture requested" and "API key" in events[0]["detail"]
+    assert events[0]["title"] == "Asked to capture NOK\xa05.00" and "API key" in events[0]["detail"]
 
 
 def test_read_only_key_cannot_move_money(make_key, shop):
@@ -202,7 +202,8 @@ def test_a_payment_request_loads_what_it_names_in_one_query(api, shop, acme_unit
     by_location = queries({"phone_number": "4791234567", "location": shop.pk, "amount": 100, "description": "Gum"})
     by_checkin = queries({"checkin": checkin_at(shop).pk, "amount": 100, "description": "Gum"})
     by_unit = queries({"phone_number": "4791234567", "sales_unit": acme_unit.pk, "amount": 100, "description": "Gum"})
-    assert len(by_location) == len(by_checkin) == len(by_unit)
+    # A check-in costs one query more: its row is locked and read with its active payment (no second charge).
+    assert len(by_location) == len(by_checkin) - 1 == len(by_unit)
     for sql in by_location + by_checkin + by_unit:  # the rule comes with the location; the secrets stay unread
         assert 'FROM "payments_paymentrule"' not in sql and '"client_secret"' not in sql, sql
     for sql in by_location + by_checkin + by_unit:

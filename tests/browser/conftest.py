@@ -70,6 +70,41 @@ def page(browser, request):
     assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
+def watch_errors(context) -> list[str]:
+    """Every console error (`console.error`, a failed load, a CSP refusal) and every uncaught exception of any
+    page of `context`, with where it happened."""
+    errors: list[str] = []
+    context.add_init_script(CSP_LISTENER)
+    context.on(
+        "console",
+        lambda m: m.type == "error" and errors.append(f"console.error: {m.text} [{m.location.get('url', '')}]"),
+    )
+    context.on("weberror", lambda e: errors.append(f"page error: {e.error} [{e.page.url if e.page else ''}]"))
+    return errors
+
+
+@pytest.fixture
+def strict_page(browser):
+    """strict_page(**context_options): a page in a fresh context (its own locale, viewport...) that fails the test on
+    any console error or uncaught page error, CSP violations included. Close a page whose server stops before
+    the test ends (its polls would fail)."""
+    opened = []
+
+    def open_page(**options):
+        context = browser.new_context(**options)
+        opened.append((context, watch_errors(context)))
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield open_page
+    errors = []
+    for context, context_errors in opened:
+        context.close()
+        errors += context_errors
+    assert not errors, "Errors in the browser console:\n" + "\n".join(errors)
+
+
 @pytest.fixture
 def shot(page, request):
     """shot("name") saves a full-page screenshot named after the test."""

@@ -45,14 +45,18 @@ def test_check_in_to_request_to_approval_to_capture_to_partial_refund(
 
     page.get_by_label("Capture amount").fill("120.00")
     page.get_by_role("button", name="Capture", exact=True).click()
+    assert page.get_by_test_id("confirm-amount").inner_text() == "NOK\xa0120.00"  # nothing moves before "Yes"
+    assert sandbox.state.payment(sandbox_unit.msn, payment.reference).captured == 0
+    page.get_by_test_id("confirm-yes").click()
     assert page.get_by_test_id("captured").inner_text() == "120.00"
     shot("captured")
 
     page.get_by_label("Refund amount").fill("35.00")
     page.get_by_role("button", name="Refund").click()
+    page.get_by_test_id("confirm-yes").click()
     assert page.get_by_test_id("refunded").inner_text() == "35.00"
     timeline = page.get_by_test_id("timeline").inner_text()
-    assert "capture payment: 200" in timeline and "refund payment: 200" in timeline
+    assert "Asked Vipps to capture: answer 200" in timeline and "Asked Vipps to refund: answer 200" in timeline
     shot("refunded-with-timeline")
 
     remote = sandbox.state.payment(sandbox_unit.msn, payment.reference)

@@ -82,7 +82,7 @@ def test_a_mobilepay_pos_check_in_is_asked_to_pay_and_approves(live_server, page
     shot("console-check-in")
 
     open_request_form(page)
-    send_payment_request(page, amount="45.00", description="Smørrebrød")
+    send_payment_request(page, amount=4_500, description="Smørrebrød")
     payment_url = page.url
     page.evaluate("window.__noReload = true")
     payment = Payment.objects.get()

@@ -154,8 +154,9 @@ def test_the_payment_page_tells_the_whole_story_on_one_timeline(sandbox, sandbox
     sandbox.state.approve(sandbox_unit.msn, payment.reference)
     deliver(epayment_payload(sandbox_unit.msn, "AUTHORIZED", reference=payment.reference))
     webhook_services.webhook_events_relay()
-    client.post(url("payment_capture", pk=payment.pk), {"amount": "100.01", "request_token": "c1"})  # too much
-    client.post(url("payment_capture", pk=payment.pk), {"amount": "60", "request_token": "c2"})
+    too_much = {"amount": "100.01", "request_token": "c1", "confirm": "yes"}
+    client.post(url("payment_capture", pk=payment.pk), too_much)
+    client.post(url("payment_capture", pk=payment.pk), {"amount": "60", "request_token": "c2", "confirm": "yes"})
     from payments import services
 
     services.payment_operation_execute(operation_id=PaymentOperation.objects.get().pk)
@@ -164,7 +165,8 @@ def test_the_payment_page_tells_the_whole_story_on_one_timeline(sandbox, sandbox
     kinds = [e["kind"] for e in page.context["timeline"]]
     assert kinds[0] == "staff" and {"call", "poll", "webhook", "staff"} <= set(kinds)
     html = page.content.decode()
-    assert "webhook AUTHORIZED" in html and "capture payment: 200" in html and "capture requested" in html
+    assert "The customer approved NOK" in html and "Asked Vipps to capture: answer 200" in html
+    assert "Asked to capture NOK\u00a060.00" in html
     assert 'data-testid="captured">60.00<' in html
 
 
@@ -221,7 +223,7 @@ def test_a_request_vipps_refused_reads_refused_not_waiting_for_the_customer(acme
     waiting = PaymentFactory(sales_unit=acme_unit, sending=Payment.Sending.SENT)
     client = client_for(alice)
     detail = client.get(reverse("payment_detail", args=[acme_unit.merchant.slug, refused.pk])).content.decode()
-    assert '<td data-testid="state">Refused by Vipps</td>' in detail
+    assert '<td data-testid="state" data-status="sending_failed">Refused by Vipps</td>' in detail
     assert "Waiting for the customer" not in detail
     listing = client.get(reverse("payment_list", args=[acme_unit.merchant.slug])).content.decode()
     assert listing.count("<td>Refused by Vipps</td>") == 1

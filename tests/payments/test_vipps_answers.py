@@ -87,7 +87,7 @@ def test_an_answer_about_another_reference_is_not_merged_but_flagged_on_the_page
     assert payment.check_failures == 1 and payment.next_check_at > timezone.now()
     timeline = selectors.payment_timeline(payment=payment)
     flagged = [e for e in timeline if e["title"] == "Vipps' answer was not applied"]
-    assert len(flagged) == 1 and not flagged[0]["ok"] and "someone-else-42" in flagged[0]["detail"]
+    assert len(flagged) == 1 and not flagged[0]["ok"] and "someone-else-42" in flagged[0]["technical"]
 
     english = detail_page(alice, payment)
     assert 'data-testid="payment-anomaly"' in english

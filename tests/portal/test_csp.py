@@ -44,6 +44,7 @@ OTHER_URLS = {
     "vipps_webhook": {},
     "mobilepay_pos_notification": {},
     "healthz": {},
+    "favicon": {},
     "api:sales-unit-list": {},
     "api:sales-unit-detail": {"pk": 1},
     "api:location-list": {},

@@ -5,7 +5,9 @@ side of last midnight, two currencies, a refund, a cancellation after authorizat
 number, and another merchant's rows that must never count.
 """
 
+import re
 from datetime import UTC, datetime, time, timedelta
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from merchant_portal.tenancy.dashboard import bar_chart, dashboard_period, funnel_rows, nice_ceiling
+from merchant_portal.tenancy.dashboard import bar_chart, dashboard_live, dashboard_period, funnel_rows, nice_ceiling
 from merchant_portal.tenancy.models import Currency, Market
 from merchant_portal.tenancy.roles import Role
 from payments.models import Payment
@@ -284,6 +286,63 @@ def test_the_chart_per_day_over_30_days(shop, alice, acme):
     ctx = dashboard(client_for(alice), acme, period="30d").context
     bars = ctx["charts"]["checkins"]["chart"].bars
     assert len(bars) == 30 and [b.value for b in bars[-2:]] == [1, 7]
+
+
+class ChartBars(HTMLParser):
+    """The bars of each chart on a page: {chart testid: [(x, y, width, height, value), ...]} as written."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts: dict[str, list[tuple[str, ...]]] = {}
+        self._chart = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "svg" and "bar-chart" in (attrs.get("class") or ""):
+            self._chart = self.charts.setdefault(attrs["data-testid"], [])
+        elif tag == "rect" and self._chart is not None:
+            self._chart.append(tuple(attrs[a] for a in ("x", "y", "width", "height", "data-value")))
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self._chart = None
+
+
+def chart_bars(page: str) -> dict[str, list[tuple[str, ...]]]:
+    parser = ChartBars()
+    parser.feed(page)
+    return parser.charts
+
+
+@pytest.mark.parametrize("period", ["today", "30d"])
+def test_the_charts_draw_their_bars_in_every_language(period, shop, alice, acme):
+    """In nb, da and fi a decimal comma (x="67,5") once left every chart blank: SVG cannot read it."""
+    client = client_for(alice)
+    english = chart_bars(dashboard(client, acme, period=period).content.decode())
+    assert set(english) == {"chart-checkins-svg", "chart-captured-DKK-svg", "chart-captured-NOK-svg"}
+    for language in ("nb", "da", "fi"):
+        page = client.get(
+            reverse("dashboard", kwargs={"merchant_slug": acme.slug}), {"period": period}, HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert page["Content-Language"] == language
+        charts = chart_bars(page.content.decode())
+        assert charts == english, language  # geometry is for the browser: the same in every language
+        for chart, bars in charts.items():
+            assert bars and any(float(value) for *_, value in bars), chart
+            for x, y, width, height, value in bars:
+                assert all(re.fullmatch(r"\d+(\.\d+)?", n) for n in (x, y, width, height, value)), (chart, x, y)
+                assert float(width) > 0 and (float(height) > 0) == (int(value) > 0), (chart, value, height)
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "2 Nov"), ("nb", "2. nov."), ("da", "2. nov."), ("fi", "2.11.")]
+)
+def test_the_days_under_the_axis_are_short_in_every_language(language, label, acme):
+    """Django's "2. november" under each of 30 bars ran into its neighbours."""
+    period = dashboard_period("30d", now=datetime(2026, 12, 1, 12, tzinfo=UTC))
+    with translation.override(language):
+        chart = dashboard_live(merchant=acme, period=period)["charts"]["checkins"]["chart"]
+    assert chart.x_labels[0].text == label and all(len(x.text) <= 8 for x in chart.x_labels)
 
 
 # Webhook health ------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,225 @@ def test_a_printed_qr_sheet_speaks_the_language_it_was_asked_in():
     assert "Scan med Vipps eller MobilePay" in html and '<html lang="da">' in html
     with translation.override("en"):
         assert "Scan with Vipps or MobilePay" in pdf.sheet_html([cell], pdf.LAYOUTS["12"])
+
+
+# English left in a translated page --------------------------------------------------------------------------------
+
+# Names that are the same in every language; a catalog text made only of them (and of at most two other words) is
+# not looked for.
+PROPER_NAMES = {
+    "Vipps",
+    "MobilePay",
+    "Vipps MobilePay",
+    "MSN",
+    "QR",
+    "API",
+    "PoS",
+    "ePayment",
+    "PDF",
+    "CSV",
+    "URL",
+    "HTTP",
+    "GUID",
+    "PosId",
+    "webhook",
+    "webhooks",
+}
+# English words no Norwegian, Danish or Finnish sentence uses; text built in Python without gettext shows them.
+ENGLISH_WORDS = {"the", "and", "was", "with", "from", "this", "your", "has", "been", "requested", "captured"}
+
+
+class _VisibleText(HTMLParser):
+    """What a reader sees of a page: text outside <script>/<style>, and the attributes people read. Text marked
+    as English (`lang="en"`: a technical detail kept as Vipps or the portal wrote it) is declared, not leaked."""
+
+    READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+        self._marked: list[str] = []  # open elements marked lang="en"
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "template"):
+            self._hidden += 1
+        if tag != "html" and dict(attrs).get("lang", "").startswith("en"):
+            self._marked.append(tag)
+            self._hidden += 1
+        self.parts.extend(value for name, value in attrs if name in self.READ_ATTRIBUTES and value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template"):
+            self._hidden -= 1
+        if self._marked and self._marked[-1] == tag:
+            self._marked.pop()
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def _page_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text; identifiers shown as code (`user.checked-in.v1`, `sales_unit`) are not words."""
+    tokens = (token.strip(".,:;!?()«»“”\"'") for token in text.split())
+    return [token for token in tokens if re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", token)]
+
+
+def _english_fragments(path: Path) -> set[str]:
+    """The catalog's English texts that a page in this language must not show: each literal run between
+    placeholders and markup, of three or more words that are not proper names, whose translation differs."""
+    fragments = set()
+    for message in _catalog(path):
+        if not message.id or _forms(message.id) == _forms(message.string):
+            continue
+        for source in _forms(message.id):
+            for run in re.split(r"%\(\w+\)[sd]|%%|<[^>]*>|\{\{.*?\}\}", source):
+                run = " ".join(run.split()).strip(" .,:;()—-")
+                words = [w for w in _words(run) if w not in PROPER_NAMES]
+                if len(words) >= 3:
+                    fragments.add(run)
+    return fragments
+
+
+@pytest.fixture
+def busy_merchant(acme, acme_unit, alice, make_member):
+    """Acme with a week of demo history and one of every audited action: what a merchant's pages really show."""
+    from merchant_portal.api.services import api_key_create
+    from merchant_portal.audit.services import log_action
+    from merchant_portal.core.demo_history import demo_history_seed
+    from merchant_portal.tenancy.models import VippsCall
+    from tests.factories import WebhookEventFactory
+
+    location = LocationFactory(sales_unit=acme_unit, name="Kiosk")
+    qr_codes = [QrCodeFactory(location=location, merchant_qr_id=f"kiosk-00{n}") for n in (1, 2)]
+    make_member("cashier")
+    demo_history_seed(merchant=acme, staff=alice)
+    checkin = CheckInFactory(qr_code=qr_codes[0])
+    payment = PaymentFactory(
+        checkin=checkin, amount=24_900, state="AUTHORIZED", authorized_amount=24_900, captured_amount=10_000
+    )
+    key, _token = api_key_create(merchant=acme, actor=alice, name="Till vendor", access="write")
+    now = timezone.now()
+    VippsCall.objects.create(
+        sales_unit=acme_unit,
+        started_at=now,
+        operation="create_payment",
+        method="POST",
+        path="/epayment/v1/payments",
+        status_code=201,
+        duration_ms=80,
+        idempotency_key=payment.idempotency_key,
+    )
+    VippsCall.objects.create(
+        sales_unit=acme_unit,
+        started_at=now,
+        operation="capture",
+        method="POST",
+        path=f"/epayment/v1/payments/{payment.reference}/capture",
+        reference=payment.reference,
+        status_code=400,
+        duration_ms=80,
+        response_body='{"extraDetails": [{"name": "ErrorCode", "reason": "4070"}]}',
+    )
+    WebhookEventFactory(
+        sales_unit=acme_unit,
+        event_type="epayments.payment.authorized.v1",
+        dedupe_key=f"{payment.reference}|AUTHORIZED",
+        payload={"name": "AUTHORIZED", "amount": {"currency": "NOK", "value": 24_900}},
+    )
+    for action, target, data in _every_audited_action(acme, acme_unit, location, qr_codes[0], payment, key):
+        log_action(merchant=acme, actor=alice, action=action, target=target, data=data)
+    return {"payment": payment, "location": location, "qr_code": qr_codes[0]}
+
+
+def _every_audited_action(merchant, unit, location, qr_code, payment, key):
+    from merchant_portal.audit.describe import DESCRIBERS
+
+    data = {
+        "payment.requested": {"amount": 24_900, "currency": "NOK", "customer": "check-in"},
+        "payment.capture_requested": {"amount": 10_000, "operation": 1},
+        "payment.refund_requested": {"amount": 5_000, "operation": 2},
+        "payment.anomaly": {"reason": "amounts", "detail": "captured 200.00 of 100.00", "failures": 1},
+        "payment_rule.updated": {"request_on_checkin": True, "amount": 3_500, "description": "", "auto_capture": True},
+        "member.added": {"role": "cashier"},
+        "member.role_changed": {"from": "viewer", "to": "manager"},
+        "member.removed": {"user": "bob", "role": "viewer"},
+        "qr_codes.reconciled": {"imported": 2, "missing": 1, "differing": 0},
+        "qr_sheet.requested": {"codes": 12, "layout": "12"},
+        "webhook_events.replayed": {"count": 3},
+        "api_key.created": {"access": "write", "sales_units": [], "locations": []},
+    }
+    targets = {
+        "payment": payment,
+        "checkin": payment.checkin,
+        "payment_rule": location,
+        "location": location,
+        "qr_code": qr_code,
+        "qr_codes": unit,
+        "sales_unit": unit,
+        "webhooks": unit,
+        "merchant": merchant,
+        "api_key": key,
+    }
+    for action in sorted(DESCRIBERS):
+        yield action, targets.get(action.split(".")[0]), data.get(action, {})
+
+
+PAGES = [
+    ("dashboard", None),
+    ("payment_list", None),
+    ("payment_detail", "payment"),
+    ("checkin_location_list", None),
+    ("checkin_console", "location"),
+    ("audit_log", None),
+    ("location_list", None),
+    ("location_detail", "location"),
+    ("qr_code_detail", "qr_code"),
+    ("webhook_list", None),
+    ("webhook_event_list", None),
+    ("member_list", None),
+    ("api_key_list", None),
+    ("sales_unit_list", None),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_english_text_shows_in_a_translated_page(language, busy_merchant, alice, acme):
+    fragments = _english_fragments(LOCALE / language / "LC_MESSAGES" / "django.po")
+    assert len(fragments) > 200
+    client = _in(language, alice)
+    problems = []
+    for name, pk_of in PAGES:
+        args = [acme.slug] + ([busy_merchant[pk_of].pk] if pk_of else [])
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+        text = _page_text(response.content.decode())
+        problems += [f"{name}: {fragment!r}" for fragment in sorted(fragments) if fragment in text]
+        words = {word.lower() for word in _words(text)} & ENGLISH_WORDS
+        if words:
+            at = [
+                text[max(m.start() - 60, 0) : m.end() + 60] for w in words for m in [re.search(rf"\b{w}\b", text, re.I)]
+            ]
+            problems += [f"{name}: English words {sorted(words)} in {at!r}"]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_english_leak_check_finds_a_catalog_text_and_ignores_proper_names(tmp_path):
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "Request a payment from %(name)s now"\nmsgstr "Be om en betaling fra %(name)s nå"\n\n'
+        'msgid "Vipps MobilePay QR"\nmsgstr "Vipps MobilePay QR"\n\n'
+        'msgid "Scan with Vipps"\nmsgstr "Skann med Vipps"\n'
+    )
+    assert _english_fragments(po) == {"Request a payment from"}
+    assert _page_text("<p>Hi <b>there</b></p><script>var x</script><img alt='Kiosk'>") == "Hi there Kiosk"

@@ -1,13 +1,16 @@
-"""PDF sheets: every printed code scans and matches its qrContent; layouts, texts, no network in the renderer."""
+"""PDF sheets: every printed code scans and matches its qrContent in every layout and language; texts, no network."""
 
 import socket
 import subprocess
 
 import pytest
 import zxingcpp
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 from PIL import Image
 
-from qrcodes import pdf, services
+from qrcodes import pdf, selectors, services
 from qrcodes.models import QrCode, QrSheet
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_retries")]
@@ -53,17 +56,43 @@ def fleet(run_tasks, location, alice, at_vipps):
     return QrCode.objects.filter(pk__in=[c.pk for c in codes]).order_by("merchant_qr_id")
 
 
-@pytest.mark.parametrize(("layout", "pages"), [("12", 2), ("labels", 1), ("4", 4), ("1", 14)])
-def test_every_code_on_the_sheet_scans_as_its_qr_content(layout, pages, fleet, location, alice, tmp_path):
-    sheet = services.qr_sheet_request(sales_unit=location.sales_unit, location=location, layout=layout, actor=alice)
-    assert sheet.state == QrSheet.State.DONE and sheet.code_count == 14
-    decoded = decode_pdf(bytes(sheet.pdf), tmp_path)
-    assert len(decoded) == pages
-    per_page = pdf.LAYOUTS[layout].per_page
-    expected = [code.qr_content for code in fleet]
-    for number, found in enumerate(decoded):
-        assert sorted(found) == sorted(expected[number * per_page : (number + 1) * per_page])
+def sheet_cells(codes) -> list[pdf.SheetCell]:
+    images = selectors.svg_images_for(QrCode.objects.filter(pk__in=[c.pk for c in codes]))
+    return [
+        pdf.SheetCell(bytes(images[c.pk].content), "image/svg+xml", c.location_description, c.merchant_qr_id, "223344")
+        for c in codes
+    ]
+
+
+@pytest.mark.parametrize("language", [code for code, _ in settings.LANGUAGES])
+def test_every_code_of_every_layout_scans_as_its_qr_content_in_every_language(language, fleet, tmp_path):
+    """A page and one code more of each layout (labels: one full page), so every position of a page is printed and
+    read back. In nb, da and fi a localised length ("left: 67,5mm") once put every code of a page on the first."""
+    codes = list(fleet)
+    with translation.override(language):
+        scan_line = gettext("Scan with Vipps or MobilePay")
+        for key, layout in pdf.LAYOUTS.items():
+            printed = codes[: layout.per_page + 1]
+            document = pdf.render_sheet(sheet_cells(printed), layout)
+            folder = tmp_path / key
+            folder.mkdir()
+            decoded = decode_pdf(document, folder)
+            expected = [code.qr_content for code in printed]
+            pages = [expected[n : n + layout.per_page] for n in range(0, len(expected), layout.per_page)]
+            assert [sorted(found) for found in decoded] == [sorted(page) for page in pages], (key, language)
+            assert pdf_text(document, folder).count(scan_line) == len(printed), (key, language)
     assert all(content.startswith("https://qr.vipps.no/") for content in expected)
+
+
+def test_a_sheet_asked_for_in_norwegian_prints_every_code_where_it_belongs(fleet, location, alice, tmp_path):
+    with translation.override("nb"):
+        sheet = services.qr_sheet_request(
+            sales_unit=location.sales_unit, location=location, layout="labels", actor=alice
+        )
+    assert sheet.state == QrSheet.State.DONE and sheet.code_count == 14
+    [found] = decode_pdf(bytes(sheet.pdf), tmp_path)
+    assert sorted(found) == sorted(code.qr_content for code in fleet)
+    assert pdf_text(bytes(sheet.pdf), tmp_path).count("Skann med Vipps eller MobilePay") == 14
 
 
 def test_each_code_carries_its_description_id_msn_and_the_scan_line(fleet, location, alice, tmp_path):

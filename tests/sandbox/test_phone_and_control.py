@@ -29,7 +29,9 @@ def test_phone_page_renders_qr_codes_and_pending_requests(api: Api, sandbox: San
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     html = page.text
-    assert 'name="viewport"' in html and "max-width: 420px" in html
+    assert 'name="viewport"' in html and 'href="/static/sandbox.css"' in html
+    css = requests.get(f"{sandbox.url}/static/sandbox.css", timeout=5)
+    assert css.status_code == 200 and "max-width: 420px" in css.text
     assert f'id="phone-number">{PHONE}<' in html  # "+47 912 34 567" normalised
     assert "Kasse ved døra" in html
     assert 'data-reference="order-90001"' in html and "499,00 kr" in html and "To kaffe" in html

@@ -18,6 +18,7 @@ from merchant_portal.tenancy.models import SalesUnit
 from merchant_portal.tenancy.services import SECRET_FIELDS
 from payments import selectors, services
 from payments.models import CheckIn, Payment, PaymentOperation
+from payments.status import MerchantStatus, merchant_status_q
 from qrcodes.models import Location
 from vipps.models import AMOUNT_MAX
 
@@ -28,6 +29,16 @@ from ..idempotency import HEADER
 
 
 class PaymentSerializer(FlatReadMixin, serializers.ModelSerializer):
+    status = serializers.ChoiceField(
+        source="merchant_status",
+        choices=MerchantStatus.choices,
+        read_only=True,
+        help_text="What a merchant calls the state, derived from `sending`, Vipps' `state` and the amounts: "
+        "a captured or refunded payment stays `AUTHORIZED` at Vipps. `queued`: not at Vipps yet; "
+        "`sending_failed`: Vipps refused the request; `waiting`: in the customer's app; `declined`: the "
+        "customer said no.",
+    )
+
     class Meta:
         model = Payment
         fields = [
@@ -43,6 +54,7 @@ class PaymentSerializer(FlatReadMixin, serializers.ModelSerializer):
             "auto_capture",
             "sending",
             "state",
+            "status",
             "authorized_amount",
             "captured_amount",
             "refunded_amount",
@@ -94,6 +106,13 @@ class PaymentCreateSerializer(serializers.Serializer):
     description = StrictCharField(min_length=3, max_length=100)
     auto_capture = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="Default: the location's payment rule."
+    )
+    allow_second_payment = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="A check-in that already has a payment in flight or paid (`status` queued, waiting, authorized, "
+        "partly_captured, captured, partly_refunded or refunded) is asked again only with `true`; otherwise the "
+        "answer is 409 naming the earlier payment.",
     )
 
     def validate(self, attrs):
@@ -153,6 +172,9 @@ OPERATION_RESPONSES = {202: OperationSerializer}
         tags=["Payments"],
         parameters=[
             OpenApiParameter("state", str, enum=Payment.State.values, description="Only payments in this state."),
+            OpenApiParameter(
+                "status", str, enum=MerchantStatus.values, description="Only payments with this (derived) status."
+            ),
             OpenApiParameter("location", int, description="Only payments at this location."),
         ],
     ),
@@ -160,7 +182,9 @@ OPERATION_RESPONSES = {202: OperationSerializer}
     create=extend_schema(
         summary="Request a payment",
         description="Saved at once (`sending: queued`) and sent to Vipps in the background; poll the payment "
-        "for `state`. The customer gets a push message in the Vipps or MobilePay app.",
+        "for `status`. The customer gets a push message in the Vipps or MobilePay app. A second request to a "
+        "check-in that already has a payment in flight or paid is refused with 409 (the detail names the earlier "
+        "payment's reference, amount and status) unless `allow_second_payment` is `true`.",
         tags=["Payments"],
         request=PaymentCreateSerializer,
         responses={201: PaymentSerializer},
@@ -202,6 +226,11 @@ class PaymentViewSet(ScopedViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         if self.action != "list":
             return queryset
         state, location = self.request.query_params.get("state"), query_id(self.request, "location")
+        merchant_status = self.request.query_params.get("status")
+        if merchant_status is not None:
+            if merchant_status not in MerchantStatus.values:
+                raise serializers.ValidationError({"status": [f"One of {', '.join(MerchantStatus.values)}."]})
+            queryset = queryset.filter(merchant_status_q(merchant_status))
         if state is not None:
             if state not in Payment.State.values:
                 raise serializers.ValidationError({"state": [f"One of {', '.join(Payment.State.values)}."]})
@@ -226,6 +255,7 @@ class PaymentViewSet(ScopedViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
                 amount=data["amount"],
                 description=data["description"],
                 auto_capture=data.get("auto_capture"),
+                allow_second_payment=data.get("allow_second_payment", False),
                 actor=self.api_key,
                 request_token=_request_token(request),
             )

@@ -29,8 +29,11 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
+        # honcho sends SIGTERM on Ctrl-C, a terminal SIGINT: either finishes the pass under way and exits 0.
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if not once:
+            logger.info("webhook relay started: a pass every %g s while idle", interval)
         while not stopping:
             try:
                 published = webhook_events_relay()
@@ -38,9 +41,13 @@ class Command(BaseCommand):
                 # A broker or database outage: the rows stay due; try again shortly.
                 logger.exception("webhook relay pass failed")
                 published = 0
+            else:
+                # Several passes a second: a heartbeat, not news (each published event is logged by the worker).
+                logger.debug("webhook relay pass: %d published", published)
             if once:
                 return
             if not published:
                 time.sleep(interval)
             # Between passes, as a request would: drop a connection the database or a failover has broken.
             close_old_connections()
+        logger.info("webhook relay stopped")
