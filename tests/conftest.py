@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import OperationalError
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from merchant_portal.tenancy.roles import Role
 from tests.factories import MembershipFactory, MerchantFactory, SalesUnitFactory, UserFactory
@@ -35,6 +35,23 @@ def _celery_eager(settings):
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+class Clock:
+    """`timezone.now()` stands still until the test moves it (`clock.at += timedelta(...)`)."""
+
+    def __init__(self):
+        self.at = timezone.now()
+
+    def __call__(self):
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fixed = Clock()
+    monkeypatch.setattr(timezone, "now", fixed)
+    return fixed
 
 
 @pytest.fixture

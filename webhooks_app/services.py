@@ -18,7 +18,7 @@ from django.utils import timezone
 from merchant_portal.audit.services import log_action
 from merchant_portal.core import jsonbody
 from merchant_portal.core.jsonbody import BodyError
-from merchant_portal.core.validators import control_character
+from merchant_portal.core.validators import GUID, control_character
 from merchant_portal.tenancy.models import Merchant, SalesUnit
 from vipps import VippsError
 from vipps.masking import mask_json
@@ -302,7 +302,6 @@ def webhook_delivery_receive(*, body: bytes, headers: Mapping[str, str], remote_
     return _store(sales_unit_id=sales_unit_id, classified=classified, **hit)
 
 
-GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # Matched in full (re.fullmatch: `$` would let a trailing newline through). MerchantPosId is the integrator's own
 # text: any characters but control characters, which no till name needs and which break logs and CSV exports.
 POS_FIELDS = {

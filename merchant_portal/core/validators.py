@@ -39,8 +39,9 @@ class NoControlCharactersValidator:
 no_control_characters = NoControlCharactersValidator()
 
 # A GUID as MobilePay PoS writes its ids (8-4-4-4-12 hex digits); `\Z`, not `$`, so a trailing newline fails.
+GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 guid_validator = RegexValidator(
-    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z",
+    rf"^{GUID}\Z",
     _("Write the id as a GUID: 8-4-4-4-12 hex digits, e.g. 1f3e4a5b-0c1d-4e2f-9a8b-7c6d5e4f3a2b."),
 )
 

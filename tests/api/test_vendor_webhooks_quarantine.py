@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
-from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -25,23 +24,6 @@ from tests.conftest import client_for
 State = WebhookDelivery.State
 pytestmark = pytest.mark.django_db
 INTERNAL = "The portal failed on this delivery (ImproperlyConfigured); the details are in its log."
-
-
-class Clock:
-    """`timezone.now()` stands still until the test moves it."""
-
-    def __init__(self):
-        self.at = timezone.now()
-
-    def __call__(self):
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fixed = Clock()
-    monkeypatch.setattr(timezone, "now", fixed)
-    return fixed
 
 
 @pytest.fixture

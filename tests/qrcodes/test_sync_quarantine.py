@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
-from django.utils import timezone
 
 from merchant_portal.audit.models import AuditEntry
 from merchant_portal.core.health import check_quarantine
@@ -17,23 +16,6 @@ from qrcodes.models import Location, QrCode, Reconciliation
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_retries")]
-
-
-class Clock:
-    """`timezone.now()` stands still until the test moves it."""
-
-    def __init__(self):
-        self.at = timezone.now()
-
-    def __call__(self):
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fixed = Clock()
-    monkeypatch.setattr(timezone, "now", fixed)
-    return fixed
 
 
 def lose_encryption_key(settings, sales_unit: SalesUnit) -> str:
